@@ -1,0 +1,89 @@
+# studiod - see README.md. `make run` and `make test` are the two commands.
+#
+# Two builds share these rules: the release build in build/ (make run) and
+# the test build in build/test/ (sanitizers + test hooks; make test).
+
+PKGS     := libevent jansson sqlite3 libsodium libsystemd
+CC       ?= cc
+BUILD    ?= build
+MODE     ?= release
+PYTHON   ?= python3
+CONFIG   ?= config.ini
+PREFIX   ?= /usr/local
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(MODE),test)
+CFLAGS   += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=all -DSTUDIOD_TEST_HOOKS
+LDFLAGS  += -fsanitize=address,undefined
+else
+CFLAGS   += -O2 -g
+endif
+
+SRC        := $(sort $(shell find src -name '*.c'))
+LIB_SRC    := $(filter-out src/main.c,$(SRC))
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+GEN        := $(BUILD)/gen/migrations.c
+LIB_OBJ    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/migrations.o
+UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ   := $(patsubst tests/unit/%.c,$(BUILD)/obj/tests/%.o,$(UNIT_SRC))
+
+.PHONY: all deps run test test-unit test-e2e clean format
+
+all: $(BUILD)/studiod
+
+$(BUILD)/studiod: $(BUILD)/obj/main.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit_tests: $(UNIT_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -c -o $@ $<
+
+$(BUILD)/obj/gen/migrations.o: $(GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+$(GEN): $(MIGRATIONS) tools/embed-migrations
+	@mkdir -p $(dir $@)
+	tools/embed-migrations $@ $(MIGRATIONS)
+
+deps:
+	@tools/deps.sh
+
+# Build, then run on 127.0.0.1:8088 with data/studiod.db (see config.ini).
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/studiod
+	./$(BUILD)/studiod --config $(CONFIG)
+
+# Every test: Check unit suites and the end-to-end suite, both against the
+# sanitizer build.
+test: deps
+	@$(MAKE) --no-print-directory MODE=test BUILD=build/test \
+	    build/test/studiod build/test/unit_tests
+	@$(MAKE) --no-print-directory test-unit test-e2e
+
+test-unit:
+	build/test/unit_tests
+
+test-e2e:
+	$(PYTHON) tests/e2e/run.py --bin build/test/studiod
+
+clean:
+	rm -rf build
+
+format:
+	clang-format -i $(SRC) $(UNIT_SRC) $(wildcard src/*/*.h src/*/*/*.h)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

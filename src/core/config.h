@@ -1,0 +1,56 @@
+/*
+ * config.h - config.ini plus STUDIOD_<SECTION>_<KEY> environment overrides.
+ *
+ * Every key has a type, a default and a range in one table (config.c); a
+ * value from the file or the environment goes through the same check, and
+ * every bad line is reported as "file:line: ..." before the server refuses
+ * to start.
+ */
+#ifndef STUDIOD_CONFIG_H
+#define STUDIOD_CONFIG_H
+
+#include <stdint.h>
+
+struct config {
+	/* [server] */
+	char *listen;            /* "host:port" as given */
+	char *listen_host;       /* parsed from listen */
+	int listen_port;
+	int64_t max_body_bytes;
+	/* [database] */
+	char *db_path;
+	char *synchronous;       /* "full" | "normal" */
+	int64_t busy_timeout_ms;
+	/* [reservation] */
+	int64_t wait_ms;         /* how long POST /reservations waits to settle */
+	int64_t pending_timeout_s; /* a saga still pending after this is failed */
+	/* [bus] */
+	int64_t bus_max_attempts;
+	int64_t bus_retry_base_ms;
+	/* [log] */
+	char *log_level;
+	/* [auth] */
+	char *admin_token_file;  /* "" means admin.token beside the database */
+};
+
+/* Fill cfg with every default. Cannot fail. */
+void config_init(struct config *cfg);
+/* Free every string cfg owns; cfg may be reused after config_init. */
+void config_release(struct config *cfg);
+
+/*
+ * Apply the ini text (named `name` in messages) on top of cfg. Returns the
+ * number of errors; each is appended to *errors as one "name:line: ..." line
+ * (*errors is a string the caller frees, NULL when there were none).
+ */
+int config_apply_ini(struct config *cfg, const char *text, const char *name,
+    char **errors);
+/* Read `path` and apply it as above; a file that cannot be read is an error. */
+int config_apply_file(struct config *cfg, const char *path, char **errors);
+/*
+ * Apply STUDIOD_<SECTION>_<KEY>=value entries of envp (NULL-terminated, like
+ * environ). An entry naming a known section but an unknown key is an error.
+ */
+int config_apply_env(struct config *cfg, char *const *envp, char **errors);
+
+#endif

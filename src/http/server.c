@@ -1,0 +1,695 @@
+/* server.c - see server.h and http.h. */
+#include "http/server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+
+#include "core/app.h"
+#include "core/batch.h"
+#include "core/bus.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/auth.h"
+#include "http/http.h"
+#include "http/router.h"
+
+struct http_server {
+	struct app *app;
+	struct evhttp *evh;
+	struct evhttp_bound_socket *sock;
+	unsigned long active;       /* received, not yet answered */
+	unsigned long unflushed;    /* answered, not yet written out */
+	char rid_prefix[9];
+	unsigned long rid_seq;
+	struct event *drain_timer;
+	void (*drain_done)(void *);
+	void *drain_arg;
+};
+
+struct http_req {
+	struct batch_item item;     /* first member: the batch hands this back */
+	struct http_server *srv;
+	struct evhttp_request *ev;
+	const struct http_route *route;
+	struct router_match match;
+	struct evkeyvalq query;
+	struct principal who;
+	char rid[65];
+	json_t *body;
+	int status;                 /* 0 until a reply is set */
+	json_t *reply;
+	int is_problem;
+	char *location;
+	char allow[80];
+	http_settle_fn settle_fn;
+	void *settle_arg;
+	struct event *timer;
+	int timed_out;
+	int64_t started_us;
+};
+
+static void check_drained(struct http_server *srv);
+
+/* Accessors for modules. */
+
+struct app *
+http_app(struct http_req *req)
+{
+	return req->srv->app;
+}
+
+int64_t
+http_param(struct http_req *req, int i)
+{
+	return i < req->match.nparams ? req->match.params[i] : 0;
+}
+
+const char *
+http_query(struct http_req *req, const char *key)
+{
+	return evhttp_find_header(&req->query, key);
+}
+
+const char *
+http_header(struct http_req *req, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+}
+
+const struct principal *
+http_who(struct http_req *req)
+{
+	return &req->who;
+}
+
+int
+http_is_admin(struct http_req *req)
+{
+	return req->who.role == ROLE_ADMIN;
+}
+
+const char *
+http_request_id(struct http_req *req)
+{
+	return req->rid;
+}
+
+/* Replies. */
+
+static void
+set_reply(struct http_req *req, int status, json_t *body, int is_problem)
+{
+	json_decref(req->reply);    /* a later reply replaces an earlier one */
+	req->status = status;
+	req->reply = body;
+	req->is_problem = is_problem;
+}
+
+void
+http_reply(struct http_req *req, int status, json_t *body)
+{
+	set_reply(req, status, body, 0);
+}
+
+void
+http_reply_at(struct http_req *req, int status, json_t *body,
+    const char *location)
+{
+	free(req->location);
+	req->location = xstrdup(location);
+	set_reply(req, status, body, 0);
+}
+
+void
+http_problem_x(struct http_req *req, int status, const char *code,
+    const char *title, json_t *extra, const char *detail, ...)
+{
+	char text[512];
+	va_list ap;
+	json_t *p;
+
+	va_start(ap, detail);
+	vsnprintf(text, sizeof text, detail, ap);
+	va_end(ap);
+	p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank",
+	    "title", title, "status", status, "code", code, "detail", text);
+	if (extra != NULL) {
+		json_object_update(p, extra);
+		json_decref(extra);
+	}
+	set_reply(req, status, p, 1);
+}
+
+void
+http_problem_invalid(struct http_req *req, json_t *errors)
+{
+	http_problem_x(req, 422, "validation_failed", "Validation failed",
+	    json_pack("{s:o}", "errors", errors),
+	    "%zu field(s) are not valid", json_array_size(errors));
+}
+
+int
+http_forbidden(struct http_req *req)
+{
+	http_problem(req, 403, "forbidden", "Forbidden",
+	    "this token may not do that");
+	return -1;
+}
+
+int
+http_not_found(struct http_req *req, const char *what, int64_t id)
+{
+	http_problem(req, 404, "not_found", "Not found", "%s %lld does not exist",
+	    what, (long long)id);
+	return -1;
+}
+
+int
+http_internal_error(struct http_req *req)
+{
+	http_problem(req, 500, "internal_error", "Internal error",
+	    "the server failed; see its log for request %s", req->rid);
+	return -1;
+}
+
+json_t *
+http_body_object(struct http_req *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+	const char *ctype = http_header(req, "Content-Type");
+	size_t len = evbuffer_get_length(in), n;
+	json_error_t err;
+	json_t *j;
+
+	if (req->body != NULL)
+		return req->body;
+	n = strlen("application/json");
+	if (ctype == NULL || strncasecmp(ctype, "application/json", n) != 0 ||
+	    (ctype[n] != '\0' && ctype[n] != ';' && ctype[n] != ' ')) {
+		http_problem(req, 415, "unsupported_media_type",
+		    "Unsupported media type",
+		    "send the body as Content-Type: application/json");
+		return NULL;
+	}
+	if (len == 0) {
+		http_problem(req, 400, "invalid_json", "Invalid JSON",
+		    "the request body is empty");
+		return NULL;
+	}
+	j = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+	    JSON_REJECT_DUPLICATES, &err);
+	if (j == NULL) {
+		http_problem(req, 400, "invalid_json", "Invalid JSON",
+		    "%s (line %d, column %d)", err.text, err.line, err.column);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		http_problem_invalid(req, json_pack("[{s:s, s:s}]", "field", "",
+		    "message", "the body must be a JSON object"));
+		return NULL;
+	}
+	req->body = j;
+	return j;
+}
+
+int
+http_page(struct http_req *req, int64_t *limit, int64_t *after)
+{
+	const char *l = http_query(req, "limit"), *a = http_query(req, "after");
+	json_t *errors = json_array();
+
+	*limit = 50;
+	*after = 0;
+	if (l != NULL && parse_int64(l, 1, 500, limit) != 0)
+		json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
+		    "limit", "message", "must be an integer from 1 to 500"));
+	if (a != NULL && parse_int64(a, 0, INT64_MAX, after) != 0)
+		json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
+		    "after", "message", "must be an id (an integer >= 0)"));
+	if (json_array_size(errors) == 0) {
+		json_decref(errors);
+		return 0;
+	}
+	http_problem_invalid(req, errors);
+	return -1;
+}
+
+json_t *
+http_list(json_t *items, int64_t next)
+{
+	return json_pack("{s:o, s:o}", "items", items, "next",
+	    next > 0 ? json_integer(next) : json_null());
+}
+
+json_t *
+http_time(int64_t t)
+{
+	char buf[21];
+
+	if (t < 0)
+		return json_null();
+	time_format_rfc3339(t, buf);
+	return json_string(buf);
+}
+
+/* Waiting for a saga. */
+
+static void
+on_wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_req *req = arg;
+
+	(void)fd;
+	(void)what;
+	req->timed_out = 1;
+	batch_wake(req->srv->app->batch, &req->item);
+}
+
+void
+http_wait(struct http_req *req, http_settle_fn fn, void *arg, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+	req->settle_fn = fn;
+	req->settle_arg = arg;
+	if (req->timer == NULL)
+		req->timer = evtimer_new(req->srv->app->base, on_wait_timeout, req);
+	evtimer_add(req->timer, &tv);
+}
+
+/* Sending. */
+
+static void
+req_free(struct http_req *req)
+{
+	if (req->timer != NULL)
+		event_free(req->timer);
+	evhttp_clear_headers(&req->query);
+	json_decref(req->body);
+	json_decref(req->reply);
+	free(req->location);
+	free(req);
+}
+
+static void
+on_complete(struct evhttp_request *ev, void *arg)
+{
+	struct http_server *srv = arg;
+
+	(void)ev;
+	srv->unflushed--;
+	check_drained(srv);
+}
+
+static const char *
+method_name(unsigned m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	default: return "OTHER";
+	}
+}
+
+static void
+send_reply(struct http_req *req)
+{
+	struct http_server *srv = req->srv;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req->ev);
+	char *text;
+
+	if (req->status == 0)
+		(void)http_internal_error(req);
+	evhttp_add_header(h, "Content-Type", req->is_problem ?
+	    "application/problem+json" : "application/json");
+	evhttp_add_header(h, "X-Request-Id", req->rid);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (req->location != NULL)
+		evhttp_add_header(h, "Location", req->location);
+	if (req->allow[0] != '\0')
+		evhttp_add_header(h, "Allow", req->allow);
+	if (req->status == 503)
+		evhttp_add_header(h, "Retry-After", "1");
+	if (srv->app->draining)
+		evhttp_add_header(h, "Connection", "close");
+	text = json_dumps(req->reply, JSON_COMPACT);
+	if (text != NULL) {
+		evbuffer_add(out, text, strlen(text));
+		free(text);
+	}
+	log_set_context(req->rid);
+	log_info("request", "method=%s path=\"%s\" status=%d us=%lld",
+	    method_name(evhttp_request_get_command(req->ev)),
+	    evhttp_request_get_uri(req->ev), req->status,
+	    (long long)(mono_us() - req->started_us));
+	log_set_context(NULL);
+	srv->active--;
+	if (evhttp_request_get_connection(req->ev) != NULL) {
+		evhttp_request_set_on_complete_cb(req->ev, on_complete, srv);
+		srv->unflushed++;
+	}
+	/* With no connection left, evhttp frees the request here. */
+	evhttp_send_reply(req->ev, req->status, NULL, NULL);
+	req_free(req);
+	check_drained(srv);
+}
+
+/* Authentication and role. 0 to go on, -1 with the reply set. */
+static int
+authorize(struct http_req *req)
+{
+	int rc = auth_resolve(http_header(req, "Authorization"), &req->who);
+
+	if (rc < 0 || (rc == 0 && req->route->access != ACCESS_PUBLIC)) {
+		http_problem(req, 401, "unauthorized", "Unauthorized",
+		    rc < 0 ? "the bearer token is not valid" :
+		    "send Authorization: Bearer <token>");
+		return -1;
+	}
+	if ((req->route->access == ACCESS_ADMIN && req->who.role != ROLE_ADMIN) ||
+	    (req->route->access == ACCESS_MEMBER && req->who.role != ROLE_MEMBER))
+		return http_forbidden(req);
+	return 0;
+}
+
+/* Call the handler; make sure a failure leaves a reply. */
+static int
+call_handler(struct http_req *req)
+{
+	int rc;
+
+	log_set_context(req->rid);
+	if (authorize(req) != 0)
+		return 0;
+	rc = req->route->fn(req);
+	if (rc != 0 && req->status == 0)
+		(void)http_internal_error(req);
+	return rc;
+}
+
+/* Batch item operations: write requests. */
+
+static int
+item_run(struct batch_item *item)
+{
+	struct http_req *req = (struct http_req *)item;
+
+#ifdef STUDIOD_TEST_HOOKS
+	{
+		const char *fault = http_header(req, "X-Test-Fault");
+
+		if (fault != NULL && strcmp(fault, "crash-before-dispatch") == 0)
+			batch_arm_crash_before_dispatch(req->srv->app->batch);
+	}
+#endif
+	return call_handler(req);
+}
+
+static int
+item_settle(struct batch_item *item)
+{
+	struct http_req *req = (struct http_req *)item;
+
+	if (req->settle_fn == NULL || req->status != 0)
+		return 1;
+	log_set_context(req->rid);
+	if (req->settle_fn(req, req->settle_arg, req->timed_out))
+		return 1;
+	if (req->timed_out) {
+		(void)http_internal_error(req);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+item_deliver(struct batch_item *item, int committed)
+{
+	struct http_req *req = (struct http_req *)item;
+
+	if (!committed)
+		http_problem(req, 503, "unavailable", "Service unavailable",
+		    "the database could not commit; nothing was changed, retry");
+	send_reply(req);
+}
+
+static const struct batch_item_ops item_ops = {
+	.run = item_run,
+	.settle = item_settle,
+	.deliver = item_deliver,
+};
+
+/* Request entry. */
+
+static void
+make_request_id(struct http_server *srv, struct http_req *req)
+{
+	const char *given = evhttp_find_header(
+	    evhttp_request_get_input_headers(req->ev), "X-Request-Id");
+	size_t n = given ? strlen(given) : 0;
+
+	if (n > 0 && n < sizeof req->rid &&
+	    strspn(given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_.") == n) {
+		memcpy(req->rid, given, n + 1);
+		return;
+	}
+	snprintf(req->rid, sizeof req->rid, "%s-%lx", srv->rid_prefix,
+	    ++srv->rid_seq);
+}
+
+static void
+format_allow(unsigned mask, char *buf, size_t size)
+{
+	static const struct { unsigned bit; const char *name; } m[] = {
+		{ EVHTTP_REQ_GET, "GET" }, { EVHTTP_REQ_POST, "POST" },
+		{ EVHTTP_REQ_PUT, "PUT" }, { EVHTTP_REQ_PATCH, "PATCH" },
+		{ EVHTTP_REQ_DELETE, "DELETE" },
+	};
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+		if (!(mask & m[i].bit))
+			continue;
+		if (buf[0] != '\0')
+			strncat(buf, ", ", size - strlen(buf) - 1);
+		strncat(buf, m[i].name, size - strlen(buf) - 1);
+	}
+}
+
+static void
+on_request(struct evhttp_request *ev, void *arg)
+{
+	struct http_server *srv = arg;
+	struct http_req *req = xcalloc(1, sizeof *req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	unsigned method = evhttp_request_get_command(ev);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+
+	req->srv = srv;
+	req->ev = ev;
+	req->started_us = mono_us();
+	req->item.ops = &item_ops;
+	TAILQ_INIT(&req->query);
+	srv->active++;
+	make_request_id(srv, req);
+	if (method == EVHTTP_REQ_HEAD)
+		method = EVHTTP_REQ_GET;
+	if (srv->app->draining) {
+		http_problem(req, 503, "draining", "Shutting down",
+		    "the server is stopping; retry shortly");
+		goto reply_now;
+	}
+	if (path == NULL || (q != NULL && evhttp_parse_query_str(q, &req->query))) {
+		http_problem(req, 400, "bad_request", "Bad request",
+		    "the request target cannot be parsed");
+		goto reply_now;
+	}
+	switch (router_match(srv->app->router, method, path, &req->match)) {
+	case ROUTER_NOT_FOUND:
+		http_problem(req, 404, "not_found", "Not found",
+		    "no route for this path");
+		goto reply_now;
+	case ROUTER_BAD_METHOD:
+		format_allow(req->match.allow, req->allow, sizeof req->allow);
+		http_problem(req, 405, "method_not_allowed", "Method not allowed",
+		    "this path takes %s", req->allow);
+		goto reply_now;
+	case ROUTER_MATCH:
+		break;
+	}
+	req->route = req->match.route;
+	if (method == EVHTTP_REQ_GET) {
+		/* Reads see only committed state (no transaction is open between
+		 * callbacks), so they answer at once without joining a batch. */
+		(void)call_handler(req);
+		goto reply_now;
+	}
+	batch_submit(srv->app->batch, &req->item);
+	return;
+reply_now:
+	send_reply(req);
+}
+
+/* Core routes. */
+
+static int
+healthz(struct http_req *req)
+{
+	http_reply(req, 200, json_pack("{s:s}", "status", "ok"));
+	return 0;
+}
+
+static int
+readyz(struct http_req *req)
+{
+	struct app *app = http_app(req);
+	int migrations = db_migrations_current(app->db);
+	int64_t backlog = bus_backlog(app->bus);
+	json_t *checks = json_pack("{s:s, s:b, s:I}",
+	    "migrations", migrations == 1 ? "ok" : "pending",
+	    "draining", app->draining, "outbox_backlog", (json_int_t)backlog);
+
+	if (migrations != 1 || backlog < 0 || app->draining) {
+		http_problem_x(req, 503, "not_ready", "Not ready",
+		    json_pack("{s:o}", "checks", checks), "%s", app->draining ?
+		    "draining" : "the database is not ready");
+		return 0;
+	}
+	http_reply(req, 200, json_pack("{s:s, s:o}", "status", "ready", "checks",
+	    checks));
+	return 0;
+}
+
+static const struct http_route core_routes[] = {
+	{ EVHTTP_REQ_GET, "/healthz", healthz, ACCESS_PUBLIC },
+	{ EVHTTP_REQ_GET, "/readyz", readyz, ACCESS_PUBLIC },
+};
+
+void
+http_add_routes(struct app *app, const struct http_route *routes, int n)
+{
+	for (int i = 0; i < n; i++)
+		router_add(app->router, routes[i].method, routes[i].pattern,
+		    &routes[i]);
+}
+
+int
+http_server_new(struct app *app)
+{
+	struct http_server *srv = xcalloc(1, sizeof *srv);
+	unsigned char rnd[4];
+
+	srv->app = app;
+	srv->evh = evhttp_new(app->base);
+	if (srv->evh == NULL) {
+		free(srv);
+		return -1;
+	}
+	randombytes_buf(rnd, sizeof rnd);
+	snprintf(srv->rid_prefix, sizeof srv->rid_prefix, "%02x%02x%02x%02x",
+	    rnd[0], rnd[1], rnd[2], rnd[3]);
+	evhttp_set_max_body_size(srv->evh, app->cfg->max_body_bytes);
+	evhttp_set_max_headers_size(srv->evh, 16 * 1024);
+	evhttp_set_timeout(srv->evh, 30);
+	evhttp_set_allowed_methods(srv->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(srv->evh, on_request, srv);
+	app->http = srv;
+	http_add_routes(app, core_routes,
+	    (int)(sizeof core_routes / sizeof core_routes[0]));
+	return 0;
+}
+
+int
+http_server_listen(struct app *app)
+{
+	struct http_server *srv = app->http;
+	const struct config *cfg = app->cfg;
+
+	srv->sock = evhttp_bind_socket_with_handle(srv->evh, cfg->listen_host,
+	    (ev_uint16_t)cfg->listen_port);
+	if (srv->sock == NULL) {
+		log_error("cannot listen", "listen=%s", cfg->listen);
+		return -1;
+	}
+	log_info("listening", "listen=%s", cfg->listen);
+	return 0;
+}
+
+static void
+check_drained(struct http_server *srv)
+{
+	if (srv->drain_done == NULL || srv->active > 0 || srv->unflushed > 0)
+		return;
+	if (batch_waiting(srv->app->batch) > 0)
+		return;
+	evtimer_del(srv->drain_timer);
+	srv->drain_done(srv->drain_arg);
+	srv->drain_done = NULL;
+}
+
+static void
+on_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	log_warn("drain deadline reached", "active=%lu unflushed=%lu",
+	    srv->active, srv->unflushed);
+	srv->active = 0;
+	srv->unflushed = 0;
+	check_drained(srv);
+}
+
+void
+http_server_drain(struct app *app, int deadline_ms, void (*done)(void *),
+    void *arg)
+{
+	struct http_server *srv = app->http;
+	struct timeval tv = { deadline_ms / 1000, (deadline_ms % 1000) * 1000 };
+
+	if (srv->sock != NULL) {
+		evhttp_del_accept_socket(srv->evh, srv->sock);
+		srv->sock = NULL;
+	}
+	srv->drain_done = done;
+	srv->drain_arg = arg;
+	srv->drain_timer = evtimer_new(app->base, on_drain_deadline, srv);
+	evtimer_add(srv->drain_timer, &tv);
+	check_drained(srv);
+}
+
+void
+http_server_free(struct app *app)
+{
+	struct http_server *srv = app->http;
+
+	if (srv == NULL)
+		return;
+	evhttp_free(srv->evh);
+	if (srv->drain_timer != NULL)
+		event_free(srv->drain_timer);
+	free(srv);
+	app->http = NULL;
+}

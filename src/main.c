@@ -1,0 +1,276 @@
+/*
+ * main.c - the composition root: command line, configuration, the loop,
+ * and the table of modules.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <event2/event.h>
+
+#include "core/app.h"
+#include "core/batch.h"
+#include "core/bus.h"
+#include "core/config.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/auth.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "modules/class/class.h"
+#include "modules/member/member.h"
+#include "modules/mypage/mypage.h"
+#include "modules/notification/notification.h"
+#include "modules/reservation/reservation.h"
+
+#ifndef STUDIOD_VERSION
+#define STUDIOD_VERSION "0.1.0"
+#endif
+
+extern char **environ;
+
+/* Started in this order, finalised in reverse. */
+static const struct module *const modules[] = {
+	&member_module,
+	&class_module,
+	&reservation_module,
+	&notification_module,
+	&mypage_module,
+};
+#define NMODULES (sizeof modules / sizeof modules[0])
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: studiod [COMMAND] [--config PATH]\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve          run the server (the default)\n"
+	    "  migrate        apply pending migrations and exit\n"
+	    "  check-config   validate the configuration and exit\n"
+	    "  version        print the version\n"
+	    "\n"
+	    "Every config key can be overridden by STUDIOD_<SECTION>_<KEY>,\n"
+	    "e.g. STUDIOD_SERVER_LISTEN=127.0.0.1:9000.\n");
+}
+
+/* Defaults, then the file, then the environment. 0, or -1 with errors printed. */
+static int
+load_config(struct config *cfg, const char *path)
+{
+	char *errors = NULL;
+	int n = 0;
+
+	config_init(cfg);
+	if (path != NULL)
+		n = config_apply_file(cfg, path, &errors);
+	if (n == 0)
+		n = config_apply_env(cfg, environ, &errors);
+	if (n > 0) {
+		fprintf(stderr, "studiod: configuration is not valid:\n%s", errors);
+		free(errors);
+		return -1;
+	}
+	log_set_level((enum log_level)log_level_parse(cfg->log_level));
+	return 0;
+}
+
+/* mkdir the database's folder if it is missing (one level, like data/). */
+static int
+ensure_parent_dir(const char *path)
+{
+	char *copy = xstrdup(path), *dir = dirname(copy);
+	int rc = 0;
+
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		log_error("cannot create the database folder", "dir=\"%s\" err=\"%s\"",
+		    dir, strerror(errno));
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+static char *
+admin_token_path(const struct config *cfg)
+{
+	char *copy, *path;
+
+	if (cfg->admin_token_file[0] != '\0')
+		return xstrdup(cfg->admin_token_file);
+	copy = xstrdup(cfg->db_path);
+	path = xasprintf("%s/admin.token", dirname(copy));
+	free(copy);
+	return path;
+}
+
+static int
+open_database(const struct config *cfg, struct db **db)
+{
+	if (ensure_parent_dir(cfg->db_path) != 0)
+		return -1;
+	if (db_open(db, cfg->db_path, cfg->synchronous,
+	    (int)cfg->busy_timeout_ms) != 0)
+		return -1;
+	if (db_migrate(*db) != 0) {
+		db_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_drained(void *arg)
+{
+	struct app *app = arg;
+
+	log_info("drained; stopping", NULL);
+	event_base_loopexit(app->base, NULL);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct app *app = arg;
+
+	(void)what;
+	if (app->draining)
+		return;
+	log_info("signal received; draining", "signal=%d", (int)sig);
+	app->draining = 1;
+	http_server_drain(app, (int)app->cfg->wait_ms + 5000, on_drained, app);
+}
+
+static void
+on_wakeup(void *arg)
+{
+	batch_kick(arg);
+}
+
+static int
+serve(const struct config *cfg)
+{
+	struct app app = { .cfg = cfg };
+	struct event *sigint = NULL, *sigterm = NULL;
+	size_t started = 0;
+	char *token_path = NULL;
+	int rc = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (open_database(cfg, &app.db) != 0)
+		return 1;
+	app.base = event_base_new();
+	app.router = router_new();
+	app.bus = bus_new(app.db, app.base, (int)cfg->bus_max_attempts,
+	    (int)cfg->bus_retry_base_ms);
+	if (app.base == NULL || app.bus == NULL || auth_init(app.db) != 0)
+		goto out;
+	app.batch = batch_new(app.base, app.db, app.bus);
+	bus_set_wakeup(app.bus, on_wakeup, app.batch);
+	if (http_server_new(&app) != 0)
+		goto out;
+	for (; started < NMODULES; started++) {
+		if (modules[started]->init(&app) != 0) {
+			log_error("module failed to start", "module=%s",
+			    modules[started]->name);
+			goto out;
+		}
+	}
+	token_path = admin_token_path(cfg);
+	if (bus_start(app.bus) != 0 ||
+	    auth_bootstrap_admin(app.db, token_path) != 0 ||
+	    http_server_listen(&app) != 0)
+		goto out;
+	sigint = evsignal_new(app.base, SIGINT, on_signal, &app);
+	sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
+	/* Anything committed but not dispatched before the last stop goes now. */
+	batch_kick(app.batch);
+	log_info("studiod started", "version=%s db=\"%s\"", STUDIOD_VERSION,
+	    cfg->db_path);
+	event_base_dispatch(app.base);
+	/* A last flush: dispatch whatever the final batch left. */
+	batch_kick(app.batch);
+	batch_flush(app.batch);
+	rc = 0;
+	log_info("studiod stopped", NULL);
+out:
+	if (sigint != NULL)
+		event_free(sigint);
+	if (sigterm != NULL)
+		event_free(sigterm);
+	http_server_free(&app);
+	while (started > 0)
+		modules[--started]->fini(&app);
+	auth_fini();
+	batch_free(app.batch);
+	bus_free(app.bus);
+	router_free(app.router);
+	if (app.base != NULL)
+		event_base_free(app.base);
+	db_close(app.db);
+	free(token_path);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *command = "serve";
+	struct config cfg;
+	struct db *db = NULL;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		command = argv[optind++];
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(command, "version") == 0) {
+		printf("studiod %s\n", STUDIOD_VERSION);
+		return 0;
+	}
+	if (load_config(&cfg, config_path) != 0)
+		return 2;
+	if (strcmp(command, "check-config") == 0) {
+		printf("configuration is valid\n");
+		rc = 0;
+	} else if (strcmp(command, "migrate") == 0) {
+		rc = open_database(&cfg, &db) == 0 ? 0 : 1;
+		db_close(db);
+	} else if (strcmp(command, "serve") == 0) {
+		rc = serve(&cfg);
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	config_release(&cfg);
+	return rc;
+}

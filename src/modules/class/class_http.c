@@ -1,0 +1,221 @@
+/* class_http.c - the class module's routes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/app.h"
+#include "core/bus.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/http.h"
+#include "http/validate.h"
+#include "modules/class/class_internal.h"
+
+#define MAX_CAPACITY 100000
+#define MAX_PRICE 100000000     /* minor units */
+#define MAX_CREDITS 1000
+
+static const char *const fields[] = { "title", "instructor", "starts_at",
+	"ends_at", "capacity", "price", "credits", "requires_approval", NULL };
+
+/*
+ * Read the body's fields into c (required ones only when creating), then the
+ * rules between fields. Strings in c are fresh copies. 0, or -1 with the
+ * reply set.
+ */
+static int
+read_fields(struct http_req *req, json_t *body, struct class_row *c,
+    int creating)
+{
+	const char *title = NULL, *instructor = c->instructor;
+	int require = creating ? V_REQUIRED : V_OPTIONAL;
+	struct vctx v;
+	int approval = c->requires_approval;
+
+	v_begin(&v, body, fields);
+	v_string(&v, "title", require, 200, &title);
+	v_string_or_null(&v, "instructor", 200, &instructor);
+	v_time(&v, "starts_at", require, &c->starts_at);
+	v_time(&v, "ends_at", require, &c->ends_at);
+	v_int(&v, "capacity", require, 1, MAX_CAPACITY, &c->capacity);
+	v_int(&v, "price", V_OPTIONAL, 0, MAX_PRICE, &c->price);
+	v_int(&v, "credits", V_OPTIONAL, 0, MAX_CREDITS, &c->credits);
+	if (v_bool(&v, "requires_approval", V_OPTIONAL, &approval) == 1 && approval)
+		v_error(&v, "requires_approval",
+		    "approval by the studio is not available yet");
+	if (v_ok(&v) && c->ends_at <= c->starts_at)
+		v_error(&v, "ends_at", "must be after starts_at");
+	if (!v_ok(&v)) {
+		http_problem_invalid(req, v_take(&v));
+		return -1;
+	}
+	v_end(&v);
+	if (title != NULL) {
+		free(c->title);
+		c->title = xstrdup(title);
+	}
+	if (instructor != c->instructor) {
+		char *copy = instructor ? xstrdup(instructor) : NULL;
+
+		free(c->instructor);
+		c->instructor = copy;
+	}
+	return 0;
+}
+
+/* POST /classes */
+static int
+create_class(struct http_req *req)
+{
+	json_t *body = http_body_object(req);
+	struct class_row c = { 0 };
+	char *where = NULL;
+	int rc = -1;
+
+	if (body == NULL)
+		return -1;
+	if (read_fields(req, body, &c, 1) != 0)
+		goto out;
+	c.created_at = c.updated_at = now_s();
+	if (class_store_insert(&c) != 0 ||
+	    bus_publish(class_app->bus, "class.created", NULL,
+	    class_event_payload(&c)) < 0)
+		goto out;
+	where = xasprintf(API "/classes/%lld", (long long)c.id);
+	http_reply_at(req, 201, class_to_json(&c), where);
+	log_info("class created", "class_id=%lld", (long long)c.id);
+	rc = 0;
+out:
+	class_row_release(&c);
+	free(where);
+	return rc;
+}
+
+/* GET /classes?from=&to=&limit=&after= */
+static int
+list_classes(struct http_req *req)
+{
+	const char *from_s = http_query(req, "from"), *to_s = http_query(req, "to");
+	int64_t from = 0, to = INT64_MAX, limit, after, next;
+	json_t *errors = json_array(), *items;
+
+	if (from_s != NULL && time_parse_rfc3339(from_s, &from) != 0)
+		json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
+		    "from", "message", "must be an RFC 3339 time with an offset"));
+	if (to_s != NULL && time_parse_rfc3339(to_s, &to) != 0)
+		json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
+		    "to", "message", "must be an RFC 3339 time with an offset"));
+	if (json_array_size(errors) > 0) {
+		http_problem_invalid(req, errors);
+		return -1;
+	}
+	json_decref(errors);
+	if (http_page(req, &limit, &after) != 0)
+		return -1;
+	items = json_array();
+	if (class_store_list(from, to, after, limit, items, &next) != 0) {
+		json_decref(items);
+		return -1;
+	}
+	http_reply(req, 200, http_list(items, next));
+	return 0;
+}
+
+/* GET /classes/{id} */
+static int
+get_class(struct http_req *req)
+{
+	int64_t id = http_param(req, 0);
+	struct class_row c;
+	int rc = class_store_get(id, &c);
+
+	if (rc <= 0)
+		return rc < 0 ? -1 : http_not_found(req, "class", id);
+	http_reply(req, 200, class_to_json(&c));
+	class_row_release(&c);
+	return 0;
+}
+
+/* PATCH /classes/{id}: any field; never below what is booked. */
+static int
+patch_class(struct http_req *req)
+{
+	int64_t id = http_param(req, 0);
+	json_t *body = http_body_object(req);
+	struct class_row c;
+	int rc;
+
+	if (body == NULL)
+		return -1;
+	rc = class_store_get(id, &c);
+	if (rc <= 0)
+		return rc < 0 ? -1 : http_not_found(req, "class", id);
+	rc = -1;
+	if (c.cancelled) {
+		http_problem(req, 409, "class_cancelled", "Class is cancelled",
+		    "a cancelled class cannot be changed");
+		goto out;
+	}
+	if (read_fields(req, body, &c, 0) != 0)
+		goto out;
+	if (c.capacity < c.booked) {
+		http_problem_x(req, 409, "capacity_below_booked",
+		    "Capacity below booked", json_pack("{s:I}", "booked",
+		    (json_int_t)c.booked), "%lld places are booked; capacity %lld "
+		    "would not hold them", (long long)c.booked,
+		    (long long)c.capacity);
+		goto out;
+	}
+	c.updated_at = now_s();
+	if (class_store_update(&c) != 0 ||
+	    bus_publish(class_app->bus, "class.updated", NULL,
+	    class_event_payload(&c)) < 0)
+		goto out;
+	http_reply(req, 200, class_to_json(&c));
+	rc = 0;
+out:
+	class_row_release(&c);
+	return rc;
+}
+
+/*
+ * DELETE /classes/{id}: the class is cancelled, not erased (members'
+ * history points at it); class.cancelled makes the reservation module
+ * cancel every active booking through the saga.
+ */
+static int
+delete_class(struct http_req *req)
+{
+	int64_t id = http_param(req, 0);
+	struct class_row c;
+	int rc = class_store_get(id, &c);
+
+	if (rc <= 0)
+		return rc < 0 ? -1 : http_not_found(req, "class", id);
+	if (!c.cancelled) {
+		if (class_store_cancel(id) != 0 ||
+		    bus_publish(class_app->bus, "class.cancelled", NULL,
+		    json_pack("{s:I}", "class_id", (json_int_t)id)) < 0) {
+			class_row_release(&c);
+			return -1;
+		}
+		log_info("class cancelled", "class_id=%lld", (long long)id);
+	}
+	class_row_release(&c);
+	http_reply(req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id,
+	    "status", "cancelled"));
+	return 0;
+}
+
+static const struct http_route routes[] = {
+	{ EVHTTP_REQ_POST, API "/classes", create_class, ACCESS_ADMIN },
+	{ EVHTTP_REQ_GET, API "/classes", list_classes, ACCESS_PUBLIC },
+	{ EVHTTP_REQ_GET, API "/classes/{id}", get_class, ACCESS_PUBLIC },
+	{ EVHTTP_REQ_PATCH, API "/classes/{id}", patch_class, ACCESS_ADMIN },
+	{ EVHTTP_REQ_DELETE, API "/classes/{id}", delete_class, ACCESS_ADMIN },
+};
+
+void
+class_http_init(struct app *app)
+{
+	http_add_routes(app, routes, (int)(sizeof routes / sizeof routes[0]));
+}

@@ -1,0 +1,53 @@
+/* class_internal.h - shared by the class module's files only. */
+#ifndef STUDIOD_CLASS_INTERNAL_H
+#define STUDIOD_CLASS_INTERNAL_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct app;
+struct http_req;
+
+struct class_row {
+	int64_t id;
+	char *title;
+	char *instructor;           /* may be NULL */
+	int64_t starts_at, ends_at;
+	int64_t capacity, booked;
+	int64_t price, credits;
+	int requires_approval;
+	int cancelled;
+	int64_t created_at, updated_at;
+};
+
+extern struct app *class_app;
+
+/* class_store.c: every statement of the module. */
+int class_store_init(struct app *app);
+void class_store_fini(void);
+void class_row_release(struct class_row *c);
+/* 1 found, 0 not, -1 error. */
+int class_store_get(int64_t id, struct class_row *out);
+/* Insert c (its id is set). 0 or -1. */
+int class_store_insert(struct class_row *c);
+/* Write c's editable fields. 0 or -1. */
+int class_store_update(const struct class_row *c);
+int class_store_cancel(int64_t id);
+/* Classes starting in [from, to) with id > after, up to limit, as JSON. */
+int class_store_list(int64_t from, int64_t to, int64_t after, int64_t limit,
+    json_t *items, int64_t *next);
+/* Hold a place: 1 held, 0 already held for this reservation, -1 error. */
+int class_store_hold(int64_t reservation_id, int64_t class_id,
+    int64_t member_id);
+/* Release: 1 with *class_id set, 0 if nothing was held, -1 error. */
+int class_store_release(int64_t reservation_id, int64_t *class_id);
+
+/* class.c */
+json_t *class_to_json(const struct class_row *c);
+/* The facts of c for class.created / class.updated. */
+json_t *class_event_payload(const struct class_row *c);
+
+/* class_http.c */
+void class_http_init(struct app *app);
+
+#endif

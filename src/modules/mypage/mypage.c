@@ -1,0 +1,151 @@
+/* mypage.c - see mypage.h. */
+#include "modules/mypage/mypage.h"
+
+#include <string.h>
+
+#include "core/bus.h"
+#include "core/db.h"
+#include "core/util.h"
+#include "http/http.h"
+
+static struct {
+	struct app *app;
+	sqlite3_stmt *upsert, *retitle, *list;
+} p;
+
+static const struct db_stmt_def stmts[] = {
+	{ &p.upsert, "INSERT INTO mypage_reservations(reservation_id, member_id,"
+	    " class_id, class_title, starts_at, ends_at, status, reason, price,"
+	    " credits, created_at, updated_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (reservation_id) DO UPDATE SET status = excluded.status,"
+	    " reason = excluded.reason, price = excluded.price,"
+	    " credits = excluded.credits, updated_at = excluded.updated_at" },
+	{ &p.retitle, "UPDATE mypage_reservations SET class_title = ?,"
+	    " starts_at = ?, ends_at = ? WHERE class_id = ?" },
+	{ &p.list, "SELECT reservation_id, class_id, class_title, starts_at,"
+	    " ends_at, status, reason, price, credits, created_at, updated_at"
+	    " FROM mypage_reservations WHERE member_id = ? AND reservation_id > ?"
+	    " ORDER BY reservation_id LIMIT ?" },
+};
+#define NSTMTS (sizeof stmts / sizeof stmts[0])
+
+static int64_t
+get_int(const json_t *o, const char *key)
+{
+	return (int64_t)json_integer_value(json_object_get(o, key));
+}
+
+/* Any reservation.* event: the row takes the state the event carries. */
+static int
+on_reservation(const struct bus_event *ev, void *arg)
+{
+	const json_t *e = ev->payload;
+
+	(void)arg;
+	if (db_bind(p.upsert, "iiitiittiiii", get_int(e, "reservation_id"),
+	    get_int(e, "member_id"), get_int(e, "class_id"),
+	    json_string_value(json_object_get(e, "class_title")),
+	    get_int(e, "starts_at"), get_int(e, "ends_at"),
+	    json_string_value(json_object_get(e, "status")),
+	    json_string_value(json_object_get(e, "reason")),
+	    get_int(e, "price"), get_int(e, "credits"), get_int(e, "created_at"),
+	    ev->created_at_ms / 1000) != 0)
+		return -1;
+	return db_exec(p.app->db, p.upsert) == 0 ? 0 : -1;
+}
+
+/* class.updated: a new title or time shows on every member's page. */
+static int
+on_class_updated(const struct bus_event *ev, void *arg)
+{
+	const json_t *e = ev->payload;
+
+	(void)arg;
+	if (db_bind(p.retitle, "tiii",
+	    json_string_value(json_object_get(e, "title")),
+	    get_int(e, "starts_at"), get_int(e, "ends_at"),
+	    get_int(e, "class_id")) != 0)
+		return -1;
+	return db_exec(p.app->db, p.retitle) == 0 ? 0 : -1;
+}
+
+/* GET /me/reservations */
+static int
+list_mine(struct http_req *req)
+{
+	int64_t limit, after, next = 0, count = 0;
+	sqlite3_stmt *st = p.list;
+	json_t *items;
+	int rc;
+
+	if (http_page(req, &limit, &after) != 0)
+		return -1;
+	if (db_bind(st, "iii", http_who(req)->member_id, after, limit + 1) != 0)
+		return -1;
+	items = json_array();
+	while ((rc = db_step(p.app->db, st)) == 1) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		if (count++ == limit)
+			break;
+		next = id;
+		json_array_append_new(items, json_pack(
+		    "{s:I, s:I, s:s, s:o, s:o, s:s, s:s?, s:I, s:I, s:o, s:o}",
+		    "id", (json_int_t)id,
+		    "class_id", (json_int_t)sqlite3_column_int64(st, 1),
+		    "class_title", (const char *)sqlite3_column_text(st, 2),
+		    "starts_at", http_time(sqlite3_column_int64(st, 3)),
+		    "ends_at", http_time(sqlite3_column_int64(st, 4)),
+		    "status", (const char *)sqlite3_column_text(st, 5),
+		    "reason", (const char *)sqlite3_column_text(st, 6),
+		    "price", (json_int_t)sqlite3_column_int64(st, 7),
+		    "credits", (json_int_t)sqlite3_column_int64(st, 8),
+		    "created_at", http_time(sqlite3_column_int64(st, 9)),
+		    "updated_at", http_time(sqlite3_column_int64(st, 10))));
+	}
+	db_reset(st);
+	if (rc < 0) {
+		json_decref(items);
+		return -1;
+	}
+	http_reply(req, 200, http_list(items, count > limit ? next : 0));
+	return 0;
+}
+
+static const struct bus_route routes[] = {
+	{ "reservation.requested", on_reservation },
+	{ "reservation.confirmed", on_reservation },
+	{ "reservation.rejected", on_reservation },
+	{ "reservation.cancelled", on_reservation },
+	{ "class.updated", on_class_updated },
+	{ NULL, NULL },
+};
+
+static const struct http_route http_routes[] = {
+	{ EVHTTP_REQ_GET, API "/me/reservations", list_mine, ACCESS_MEMBER },
+};
+
+static int
+mypage_init(struct app *app)
+{
+	p.app = app;
+	if (db_prepare_all(app->db, stmts, NSTMTS) != 0)
+		return -1;
+	http_add_routes(app, http_routes, 1);
+	bus_subscribe(app->bus, "mypage", routes, NULL);
+	return 0;
+}
+
+static void
+mypage_fini(struct app *app)
+{
+	(void)app;
+	db_finalize_all(stmts, NSTMTS);
+}
+
+const struct module mypage_module = {
+	.name = "mypage",
+	.init = mypage_init,
+	.fini = mypage_fini,
+};

@@ -1,0 +1,155 @@
+/* notification.c - see notification.h. Routes, handlers and SQL together:
+ * the module is small. */
+#include "modules/notification/notification.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/bus.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/http.h"
+
+static struct {
+	struct app *app;
+	sqlite3_stmt *insert, *list;
+} n;
+
+static const struct db_stmt_def stmts[] = {
+	{ &n.insert, "INSERT OR IGNORE INTO notifications(member_id, kind,"
+	    " reservation_id, class_id, message, event_id, created_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	{ &n.list, "SELECT id, kind, reservation_id, class_id, message, created_at"
+	    " FROM notifications WHERE member_id = ? AND id > ? ORDER BY id LIMIT ?" },
+};
+#define NSTMTS (sizeof stmts / sizeof stmts[0])
+
+static const struct {
+	const char *reason, *text;
+} reasons[] = {
+	{ "class_full", "the class is full" },
+	{ "already_booked", "you have already booked it" },
+	{ "booking_closed", "booking for it is closed" },
+	{ "timeout", "the booking could not be completed in time" },
+	{ "saga_failed", "the booking could not be completed" },
+	{ "member", "you cancelled it" },
+	{ "admin", "the studio cancelled your booking" },
+	{ "class_cancelled", "the studio cancelled the class" },
+};
+
+static const char *
+reason_text(const char *reason)
+{
+	for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+		if (reason != NULL && strcmp(reasons[i].reason, reason) == 0)
+			return reasons[i].text;
+	return reason ? reason : "no reason given";
+}
+
+/* reservation.{confirmed,rejected,cancelled} -> one inbox entry. */
+static int
+on_reservation(const struct bus_event *ev, void *arg)
+{
+	const json_t *p = ev->payload;
+	const char *title = json_string_value(json_object_get(p, "class_title"));
+	const char *reason = json_string_value(json_object_get(p, "reason"));
+	int64_t member_id = json_integer_value(json_object_get(p, "member_id"));
+	int64_t rid = json_integer_value(json_object_get(p, "reservation_id"));
+	int64_t class_id = json_integer_value(json_object_get(p, "class_id"));
+	char when[21], message[512], kind[48];
+	const char *status = ev->type + strlen("reservation.");
+
+	(void)arg;
+	time_format_rfc3339(json_integer_value(json_object_get(p, "starts_at")),
+	    when);
+	if (strcmp(status, "confirmed") == 0)
+		snprintf(message, sizeof message, "Booked: %s on %s.", title, when);
+	else if (strcmp(status, "rejected") == 0)
+		snprintf(message, sizeof message, "Not booked: %s on %s - %s.",
+		    title, when, reason_text(reason));
+	else
+		snprintf(message, sizeof message, "Cancelled: %s on %s - %s.",
+		    title, when, reason_text(reason));
+	snprintf(kind, sizeof kind, "reservation_%s", status);
+	if (db_bind(n.insert, "itiitii", member_id, kind, rid, class_id, message,
+	    ev->id, now_s()) != 0)
+		return -1;
+	if (db_exec(n.app->db, n.insert) != 0)
+		return -1;
+	log_info("notification sent", "channel=inbox member_id=%lld kind=%s"
+	    " reservation_id=%lld", (long long)member_id, kind, (long long)rid);
+	return 0;
+}
+
+/* GET /me/notifications */
+static int
+list_notifications(struct http_req *req)
+{
+	int64_t limit, after, next = 0, count = 0;
+	json_t *items;
+	int rc;
+
+	if (http_page(req, &limit, &after) != 0)
+		return -1;
+	if (db_bind(n.list, "iii", http_who(req)->member_id, after, limit + 1) != 0)
+		return -1;
+	items = json_array();
+	while ((rc = db_step(n.app->db, n.list)) == 1) {
+		int64_t id = sqlite3_column_int64(n.list, 0);
+
+		if (count++ == limit)
+			break;
+		next = id;
+		json_array_append_new(items, json_pack("{s:I, s:s, s:I, s:I, s:s, s:o}",
+		    "id", (json_int_t)id,
+		    "kind", (const char *)sqlite3_column_text(n.list, 1),
+		    "reservation_id", (json_int_t)sqlite3_column_int64(n.list, 2),
+		    "class_id", (json_int_t)sqlite3_column_int64(n.list, 3),
+		    "message", (const char *)sqlite3_column_text(n.list, 4),
+		    "created_at", http_time(sqlite3_column_int64(n.list, 5))));
+	}
+	db_reset(n.list);
+	if (rc < 0) {
+		json_decref(items);
+		return -1;
+	}
+	http_reply(req, 200, http_list(items, count > limit ? next : 0));
+	return 0;
+}
+
+static const struct bus_route routes[] = {
+	{ "reservation.confirmed", on_reservation },
+	{ "reservation.rejected", on_reservation },
+	{ "reservation.cancelled", on_reservation },
+	{ NULL, NULL },
+};
+
+static const struct http_route http_routes[] = {
+	{ EVHTTP_REQ_GET, API "/me/notifications", list_notifications,
+	    ACCESS_MEMBER },
+};
+
+static int
+notification_init(struct app *app)
+{
+	n.app = app;
+	if (db_prepare_all(app->db, stmts, NSTMTS) != 0)
+		return -1;
+	http_add_routes(app, http_routes, 1);
+	bus_subscribe(app->bus, "notification", routes, NULL);
+	return 0;
+}
+
+static void
+notification_fini(struct app *app)
+{
+	(void)app;
+	db_finalize_all(stmts, NSTMTS);
+}
+
+const struct module notification_module = {
+	.name = "notification",
+	.init = notification_init,
+	.fini = notification_fini,
+};

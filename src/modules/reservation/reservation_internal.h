@@ -1,0 +1,78 @@
+/* reservation_internal.h - shared by the reservation module's files only. */
+#ifndef STUDIOD_RESERVATION_INTERNAL_H
+#define STUDIOD_RESERVATION_INTERNAL_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct app;
+
+struct res_row {
+	int64_t id, class_id, member_id;
+	char status[20];
+	char reason[40];            /* "" when none */
+	int64_t price, credits;
+	int64_t created_at, updated_at;
+};
+
+/* What this module knows of a class, from class.* events. */
+struct res_class {
+	int64_t class_id;
+	char *title;
+	int64_t starts_at, ends_at, price, credits;
+	int cancelled;
+};
+
+struct res_idem {
+	int64_t reservation_id;
+	unsigned char hash[32];
+	int status_code;            /* 0 while the answer is not final */
+	char *body;
+};
+
+extern struct app *res_app;
+
+/* reservation_store.c */
+int res_store_init(struct app *app);
+void res_store_fini(void);
+/* 1 found, 0 not, -1 error. */
+int res_store_get(int64_t id, struct res_row *out);
+/* Insert r (id set). 0, DB_CONSTRAINT (an active one exists), or -1. */
+int res_store_insert(struct res_row *r);
+int res_store_set_status(int64_t id, const char *status, const char *reason);
+int res_store_set_amounts(int64_t id, int64_t price, int64_t credits);
+/* 1 if the member holds an active reservation of the class. */
+int res_store_has_active(int64_t class_id, int64_t member_id);
+/* Ids of active reservations of a class, or of pending ones created before
+ * `before` (class_id = 0); up to max, count returned or -1. */
+int res_store_active_ids(int64_t class_id, int64_t *ids, int max);
+int res_store_stale_pending(int64_t before, int64_t *ids, int max);
+int res_store_roster(int64_t class_id, int64_t after, int64_t limit,
+    json_t *items, int64_t *next);
+
+int res_class_upsert(const json_t *payload);
+int res_class_set_cancelled(int64_t class_id);
+/* 1 found (c filled; release with res_class_release), 0 not, -1 error. */
+int res_class_get(int64_t class_id, struct res_class *c);
+void res_class_release(struct res_class *c);
+int res_member_add(int64_t member_id);
+int res_member_exists(int64_t member_id);
+
+/* 1 found, 0 not, -1 error. */
+int res_idem_get(const char *caller, const char *key, struct res_idem *out);
+int res_idem_insert(const char *caller, const char *key,
+    const unsigned char hash[32], int64_t reservation_id);
+int res_idem_finish(const char *caller, const char *key, int status,
+    const char *body);
+
+/* reservation.c */
+json_t *res_to_json(const struct res_row *r);
+/* Publish reservation.<requested|status> with r's full state. */
+int res_publish_state(const struct res_row *r);
+/* Move r to status (with reason) and publish reservation.<status>. */
+int res_transition(struct res_row *r, const char *status, const char *reason);
+
+/* reservation_http.c */
+void res_http_init(struct app *app);
+
+#endif

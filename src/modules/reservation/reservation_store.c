@@ -1,0 +1,314 @@
+/* reservation_store.c - the reservation module's SQL, prepared once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/app.h"
+#include "core/db.h"
+#include "core/util.h"
+#include "modules/reservation/reservation_internal.h"
+
+#define COLUMNS "id, class_id, member_id, status, reason, price, credits," \
+	" created_at, updated_at"
+#define ACTIVE "('pending', 'awaiting_approval', 'confirmed')"
+
+static struct {
+	struct db *db;
+	sqlite3_stmt *get, *insert, *set_status, *set_amounts, *has_active,
+	    *active_ids, *stale, *roster, *class_upsert, *class_cancel, *class_get,
+	    *member_add, *member_get, *idem_get, *idem_insert, *idem_finish;
+} s;
+
+static const struct db_stmt_def stmts[] = {
+	{ &s.get, "SELECT " COLUMNS " FROM reservations WHERE id = ?" },
+	{ &s.insert, "INSERT INTO reservations(class_id, member_id, status, reason,"
+	    " price, credits, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" },
+	{ &s.set_status, "UPDATE reservations SET status = ?, reason = ?,"
+	    " updated_at = ? WHERE id = ?" },
+	{ &s.set_amounts, "UPDATE reservations SET price = ?, credits = ?"
+	    " WHERE id = ?" },
+	{ &s.has_active, "SELECT 1 FROM reservations WHERE class_id = ?"
+	    " AND member_id = ? AND status IN " ACTIVE },
+	{ &s.active_ids, "SELECT id FROM reservations WHERE class_id = ?"
+	    " AND status IN " ACTIVE " ORDER BY id LIMIT ?" },
+	{ &s.stale, "SELECT id FROM reservations WHERE status = 'pending'"
+	    " AND created_at < ? ORDER BY created_at LIMIT ?" },
+	{ &s.roster, "SELECT " COLUMNS " FROM reservations WHERE class_id = ?"
+	    " AND id > ? ORDER BY id LIMIT ?" },
+	{ &s.class_upsert, "INSERT INTO reservation_classes(class_id, title,"
+	    " starts_at, ends_at, price, credits, status) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (class_id) DO UPDATE SET title = excluded.title,"
+	    " starts_at = excluded.starts_at, ends_at = excluded.ends_at,"
+	    " price = excluded.price, credits = excluded.credits,"
+	    " status = excluded.status" },
+	{ &s.class_cancel, "UPDATE reservation_classes SET status = 'cancelled'"
+	    " WHERE class_id = ?" },
+	{ &s.class_get, "SELECT class_id, title, starts_at, ends_at, price, credits,"
+	    " status FROM reservation_classes WHERE class_id = ?" },
+	{ &s.member_add, "INSERT OR IGNORE INTO reservation_members(member_id)"
+	    " VALUES (?)" },
+	{ &s.member_get, "SELECT 1 FROM reservation_members WHERE member_id = ?" },
+	{ &s.idem_get, "SELECT reservation_id, request_hash, status_code, body"
+	    " FROM reservation_idempotency WHERE caller = ? AND key = ?" },
+	{ &s.idem_insert, "INSERT INTO reservation_idempotency(caller, key,"
+	    " request_hash, reservation_id, created_at) VALUES (?, ?, ?, ?, ?)" },
+	{ &s.idem_finish, "UPDATE reservation_idempotency SET status_code = ?,"
+	    " body = ? WHERE caller = ? AND key = ? AND status_code IS NULL" },
+};
+#define NSTMTS (sizeof stmts / sizeof stmts[0])
+
+int
+res_store_init(struct app *app)
+{
+	s.db = app->db;
+	return db_prepare_all(app->db, stmts, NSTMTS);
+}
+
+void
+res_store_fini(void)
+{
+	db_finalize_all(stmts, NSTMTS);
+}
+
+static void
+read_row(sqlite3_stmt *st, struct res_row *r)
+{
+	const unsigned char *reason = sqlite3_column_text(st, 4);
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->class_id = sqlite3_column_int64(st, 1);
+	r->member_id = sqlite3_column_int64(st, 2);
+	snprintf(r->status, sizeof r->status, "%s", sqlite3_column_text(st, 3));
+	snprintf(r->reason, sizeof r->reason, "%s", reason ? (const char *)reason : "");
+	r->price = sqlite3_column_int64(st, 5);
+	r->credits = sqlite3_column_int64(st, 6);
+	r->created_at = sqlite3_column_int64(st, 7);
+	r->updated_at = sqlite3_column_int64(st, 8);
+}
+
+int
+res_store_get(int64_t id, struct res_row *out)
+{
+	int rc;
+
+	if (db_bind(s.get, "i", id) != 0)
+		return -1;
+	rc = db_step(s.db, s.get);
+	if (rc == 1)
+		read_row(s.get, out);
+	db_reset(s.get);
+	return rc < 0 ? -1 : rc;
+}
+
+int
+res_store_insert(struct res_row *r)
+{
+	int rc;
+
+	if (db_bind(s.insert, "iittiiii", r->class_id, r->member_id, r->status,
+	    r->reason[0] ? r->reason : NULL, r->price, r->credits, r->created_at,
+	    r->updated_at) != 0)
+		return -1;
+	rc = db_exec(s.db, s.insert);
+	if (rc == 0)
+		r->id = db_last_insert_id(s.db);
+	return rc;
+}
+
+int
+res_store_set_status(int64_t id, const char *status, const char *reason)
+{
+	if (db_bind(s.set_status, "ttii", status, reason, now_s(), id) != 0)
+		return -1;
+	return db_exec(s.db, s.set_status) == 0 ? 0 : -1;
+}
+
+int
+res_store_set_amounts(int64_t id, int64_t price, int64_t credits)
+{
+	if (db_bind(s.set_amounts, "iii", price, credits, id) != 0)
+		return -1;
+	return db_exec(s.db, s.set_amounts) == 0 ? 0 : -1;
+}
+
+/* Step a one-row existence query and reset it: 1, 0 or -1. */
+static int
+exists(sqlite3_stmt *st)
+{
+	int rc = db_step(s.db, st);
+
+	db_reset(st);
+	return rc;
+}
+
+int
+res_store_has_active(int64_t class_id, int64_t member_id)
+{
+	if (db_bind(s.has_active, "ii", class_id, member_id) != 0)
+		return -1;
+	return exists(s.has_active);
+}
+
+static int
+collect_ids(sqlite3_stmt *st, int64_t *ids, int max)
+{
+	int n = 0, rc = 0;
+
+	while (n < max && (rc = db_step(s.db, st)) == 1)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	db_reset(st);
+	return rc < 0 ? -1 : n;
+}
+
+int
+res_store_active_ids(int64_t class_id, int64_t *ids, int max)
+{
+	if (db_bind(s.active_ids, "ii", class_id, (int64_t)max) != 0)
+		return -1;
+	return collect_ids(s.active_ids, ids, max);
+}
+
+int
+res_store_stale_pending(int64_t before, int64_t *ids, int max)
+{
+	if (db_bind(s.stale, "ii", before, (int64_t)max) != 0)
+		return -1;
+	return collect_ids(s.stale, ids, max);
+}
+
+int
+res_store_roster(int64_t class_id, int64_t after, int64_t limit, json_t *items,
+    int64_t *next)
+{
+	struct res_row r;
+	int64_t n = 0;
+	int rc;
+
+	*next = 0;
+	if (db_bind(s.roster, "iii", class_id, after, limit + 1) != 0)
+		return -1;
+	while ((rc = db_step(s.db, s.roster)) == 1) {
+		if (n++ == limit) {
+			*next = r.id;
+			break;
+		}
+		read_row(s.roster, &r);
+		json_array_append_new(items, res_to_json(&r));
+	}
+	db_reset(s.roster);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+res_class_upsert(const json_t *p)
+{
+	const char *status = json_string_value(json_object_get(p, "status"));
+
+	if (db_bind(s.class_upsert, "itiiiit",
+	    (int64_t)json_integer_value(json_object_get(p, "class_id")),
+	    json_string_value(json_object_get(p, "title")),
+	    (int64_t)json_integer_value(json_object_get(p, "starts_at")),
+	    (int64_t)json_integer_value(json_object_get(p, "ends_at")),
+	    (int64_t)json_integer_value(json_object_get(p, "price")),
+	    (int64_t)json_integer_value(json_object_get(p, "credits")),
+	    status ? status : "scheduled") != 0)
+		return -1;
+	return db_exec(s.db, s.class_upsert) == 0 ? 0 : -1;
+}
+
+int
+res_class_set_cancelled(int64_t class_id)
+{
+	if (db_bind(s.class_cancel, "i", class_id) != 0)
+		return -1;
+	return db_exec(s.db, s.class_cancel) == 0 ? 0 : -1;
+}
+
+int
+res_class_get(int64_t class_id, struct res_class *c)
+{
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if (db_bind(s.class_get, "i", class_id) != 0)
+		return -1;
+	rc = db_step(s.db, s.class_get);
+	if (rc == 1) {
+		c->class_id = sqlite3_column_int64(s.class_get, 0);
+		c->title = db_column_strdup(s.class_get, 1);
+		c->starts_at = sqlite3_column_int64(s.class_get, 2);
+		c->ends_at = sqlite3_column_int64(s.class_get, 3);
+		c->price = sqlite3_column_int64(s.class_get, 4);
+		c->credits = sqlite3_column_int64(s.class_get, 5);
+		c->cancelled = strcmp((const char *)sqlite3_column_text(
+		    s.class_get, 6), "cancelled") == 0;
+	}
+	db_reset(s.class_get);
+	return rc < 0 ? -1 : rc;
+}
+
+void
+res_class_release(struct res_class *c)
+{
+	free(c->title);
+	c->title = NULL;
+}
+
+int
+res_member_add(int64_t member_id)
+{
+	if (db_bind(s.member_add, "i", member_id) != 0)
+		return -1;
+	return db_exec(s.db, s.member_add) == 0 ? 0 : -1;
+}
+
+int
+res_member_exists(int64_t member_id)
+{
+	if (db_bind(s.member_get, "i", member_id) != 0)
+		return -1;
+	return exists(s.member_get);
+}
+
+int
+res_idem_get(const char *caller, const char *key, struct res_idem *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (db_bind(s.idem_get, "tt", caller, key) != 0)
+		return -1;
+	rc = db_step(s.db, s.idem_get);
+	if (rc == 1) {
+		const void *h = sqlite3_column_blob(s.idem_get, 1);
+
+		out->reservation_id = sqlite3_column_int64(s.idem_get, 0);
+		if (h != NULL && sqlite3_column_bytes(s.idem_get, 1) == 32)
+			memcpy(out->hash, h, 32);
+		out->status_code = sqlite3_column_int(s.idem_get, 2);
+		out->body = db_column_strdup(s.idem_get, 3);
+	}
+	db_reset(s.idem_get);
+	return rc < 0 ? -1 : rc;
+}
+
+int
+res_idem_insert(const char *caller, const char *key,
+    const unsigned char hash[32], int64_t reservation_id)
+{
+	if (db_bind(s.idem_insert, "tt", caller, key) != 0 ||
+	    sqlite3_bind_blob(s.idem_insert, 3, hash, 32, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_int64(s.idem_insert, 4, reservation_id) ||
+	    sqlite3_bind_int64(s.idem_insert, 5, now_s()))
+		return -1;
+	return db_exec(s.db, s.idem_insert) == 0 ? 0 : -1;
+}
+
+int
+res_idem_finish(const char *caller, const char *key, int status,
+    const char *body)
+{
+	if (db_bind(s.idem_finish, "itt", (int64_t)status, body, caller, key) != 0)
+		return -1;
+	return db_exec(s.db, s.idem_finish) == 0 ? 0 : -1;
+}
