@@ -200,6 +200,8 @@ serve(const struct config *cfg)
 	/* A last flush: dispatch whatever the final batch left. */
 	batch_kick(app.batch);
 	batch_flush(app.batch);
+	/* Past the drain deadline: whatever still waits is answered 503. */
+	batch_abandon(app.batch);
 	rc = 0;
 	log_info("studiod stopped", NULL);
 out:

@@ -24,6 +24,7 @@ struct batch {
 };
 
 static void on_flush(evutil_socket_t fd, short what, void *arg);
+static void deliver_all(struct item_list *ready, int committed);
 
 struct batch *
 batch_new(struct event_base *base, struct db *db, struct bus *bus)
@@ -98,6 +99,17 @@ batch_kick(struct batch *b)
 {
 	b->kicked = 1;
 	schedule(b);
+}
+
+void
+batch_abandon(struct batch *b)
+{
+	struct item_list all;
+
+	TAILQ_INIT(&all);
+	TAILQ_CONCAT(&all, &b->incoming, link);
+	TAILQ_CONCAT(&all, &b->waiting, link);
+	deliver_all(&all, 0);
 }
 
 int

@@ -61,6 +61,8 @@ void batch_forget(struct batch *b, struct batch_item *item);
 void batch_kick(struct batch *b);
 /* Run a flush now (tests, shutdown). */
 void batch_flush(struct batch *b);
+/* Deliver every item still queued or waiting as failed (shutdown). */
+void batch_abandon(struct batch *b);
 /* Items still waiting for their outcome. */
 int batch_waiting(const struct batch *b);
 const struct batch_stats *batch_stats(const struct batch *b);
