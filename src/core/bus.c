@@ -427,7 +427,7 @@ bus_dispatch(struct bus *bus)
 			from = c->cursor;
 	}
 	if (from == INT64_MAX)
-		return 0;
+		goto out;
 	while ((n = fetch(bus, from, f)) > 0) {
 		for (int i = 0; i < n; i++) {
 			int rc = dispatch_one(bus, &f[i], now);
@@ -447,6 +447,10 @@ bus_dispatch(struct bus *bus)
 	for (size_t i = 0; i < bus->nconsumers; i++)
 		if (save_cursor(bus, &bus->consumers[i]) != 0)
 			return -1;
+out:
+	/* A consumer may still wait for its retry (the timer can fire a little
+	 * early, or two consumers may be due at different times): re-arm. */
+	arm_retry_timer(bus);
 	return total;
 }
 

@@ -132,7 +132,7 @@ router_match(const struct router *r, unsigned method, const char *path,
 	if (n < 0)
 		return ROUTER_NOT_FOUND;
 	for (size_t i = 0; i < r->n; i++) {
-		struct router_match try;
+		struct router_match try = { 0 };
 
 		if (!entry_matches(&r->entries[i], segs, lens, n, &try))
 			continue;

@@ -1,7 +1,8 @@
 /*
  * router.h - method + path pattern matching, independent of evhttp so it
  * can be tested on its own. Patterns are literal segments and "{id}", which
- * matches a positive decimal integer that fits in int64.
+ * matches a positive decimal integer of at most 18 digits (so it always fits
+ * in int64), written without sign or leading zeros.
  */
 #ifndef STUDIOD_ROUTER_H
 #define STUDIOD_ROUTER_H

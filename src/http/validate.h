@@ -35,7 +35,8 @@ json_t *v_take(struct vctx *v);
 void v_error(struct vctx *v, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A string of 1..max_chars characters (UTF-8 code points), no control chars.
+/* A string of 1..max_chars characters (UTF-8 code points); no ASCII control
+ * characters other than tab, newline and carriage return.
  * *out is borrowed from the object. */
 int v_string(struct vctx *v, const char *field, int required,
     size_t max_chars, const char **out);
