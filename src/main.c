@@ -26,6 +26,7 @@
 #include "modules/member/member.h"
 #include "modules/mypage/mypage.h"
 #include "modules/notification/notification.h"
+#include "modules/payment/payment.h"
 #include "modules/reservation/reservation.h"
 
 #ifndef STUDIOD_VERSION
@@ -39,6 +40,7 @@ static const struct module *const modules[] = {
 	&member_module,
 	&class_module,
 	&reservation_module,
+	&payment_module,
 	&notification_module,
 	&mypage_module,
 };
@@ -72,9 +74,12 @@ load_config(struct config *cfg, const char *path)
 		n = config_apply_file(cfg, path, &errors);
 	if (n == 0)
 		n = config_apply_env(cfg, environ, &errors);
+	if (n == 0)
+		n = config_check(cfg, &errors);
 	if (n > 0) {
 		fprintf(stderr, "studiod: configuration is not valid:\n%s", errors);
 		free(errors);
+		config_release(cfg);
 		return -1;
 	}
 	log_set_level((enum log_level)log_level_parse(cfg->log_level));

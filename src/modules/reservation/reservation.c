@@ -22,13 +22,23 @@ struct app *res_app;
 json_t *
 res_to_json(const struct res_row *r)
 {
-	return json_pack("{s:I, s:I, s:I, s:s, s:s?, s:I, s:I, s:o, s:o}",
+	json_t *j = json_pack("{s:I, s:I, s:I, s:s, s:s?, s:I, s:I, s:o, s:o}",
 	    "id", (json_int_t)r->id, "class_id", (json_int_t)r->class_id,
 	    "member_id", (json_int_t)r->member_id, "status", r->status,
 	    "reason", r->reason[0] ? r->reason : NULL,
 	    "price", (json_int_t)r->price, "credits", (json_int_t)r->credits,
 	    "created_at", http_time(r->created_at),
 	    "updated_at", http_time(r->updated_at));
+
+	/* A free booking has no payment; credits and cards do. */
+	if (r->payment_method[0] != '\0')
+		json_object_set_new(j, "payment", json_pack(
+		    "{s:s, s:s?, s:I, s:s?, s:I}", "method", r->payment_method,
+		    "status", r->payment_status[0] ? r->payment_status : NULL,
+		    "amount", (json_int_t)r->payment_amount,
+		    "provider_ref", r->provider_ref[0] ? r->provider_ref : NULL,
+		    "refunded", (json_int_t)r->refunded_amount));
+	return j;
 }
 
 static void
@@ -51,14 +61,17 @@ res_publish_state(const struct res_row *r)
 
 	if (rc < 0)
 		return -1;
-	p = json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:I}",
+	p = json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:I,"
+	    " s:s?, s:b}",
 	    "reservation_id", (json_int_t)r->id, "class_id", (json_int_t)r->class_id,
 	    "member_id", (json_int_t)r->member_id, "status", r->status,
 	    "reason", r->reason[0] ? r->reason : NULL,
 	    "class_title", rc == 1 ? c.title : "",
 	    "starts_at", (json_int_t)c.starts_at, "ends_at", (json_int_t)c.ends_at,
 	    "price", (json_int_t)r->price, "credits", (json_int_t)r->credits,
-	    "created_at", (json_int_t)r->created_at);
+	    "created_at", (json_int_t)r->created_at,
+	    "payment_method", r->payment_method[0] ? r->payment_method : NULL,
+	    "refund", r->refund);
 	res_class_release(&c);
 	snprintf(type, sizeof type, "reservation.%s",
 	    strcmp(r->status, "pending") == 0 ? "requested" : r->status);
@@ -96,9 +109,15 @@ load_pending(const json_t *payload, struct res_row *r)
 	return strcmp(r->status, "pending") == 0;
 }
 
+/*
+ * class.capacity_reserved: a free place confirms at once; a paid one waits
+ * for credits.debited or payment.succeeded.
+ */
 static int
 on_capacity_reserved(const struct bus_event *ev, void *arg)
 {
+	const char *method = json_string_value(json_object_get(ev->payload,
+	    "payment_method"));
 	struct res_row r;
 	int rc = load_pending(ev->payload, &r);
 
@@ -109,7 +128,82 @@ on_capacity_reserved(const struct bus_event *ev, void *arg)
 	r.credits = payload_int(ev->payload, "credits");
 	if (res_store_set_amounts(r.id, r.price, r.credits) != 0)
 		return -1;
+	if (method == NULL || strcmp(method, "none") == 0)
+		return res_transition(&r, "confirmed", NULL);
+	snprintf(r.payment_method, sizeof r.payment_method, "%s", method);
+	snprintf(r.payment_status, sizeof r.payment_status, "pending");
+	r.payment_amount = strcmp(method, "credits") == 0 ? r.credits : r.price;
+	return res_store_set_payment(&r);
+}
+
+/* Load the reservation an event names: 1, 0, -1. */
+static int
+load_named(const struct bus_event *ev, struct res_row *r)
+{
+	return res_store_get(payload_int(ev->payload, "reservation_id"), r);
+}
+
+/* credits.debited / payment.succeeded: paid; a pending booking confirms. */
+static int
+on_paid(const struct bus_event *ev, void *arg)
+{
+	const char *status = json_string_value(json_object_get(ev->payload,
+	    "status"));
+	const char *ref = json_string_value(json_object_get(ev->payload,
+	    "provider_ref"));
+	struct res_row r;
+	int rc = load_named(ev, &r);
+
+	(void)arg;
+	if (rc <= 0)
+		return rc;
+	snprintf(r.payment_status, sizeof r.payment_status, "%s",
+	    status ? status : "succeeded");
+	snprintf(r.provider_ref, sizeof r.provider_ref, "%s", ref ? ref : "");
+	r.payment_amount = payload_int(ev->payload, "amount");
+	if (res_store_set_payment(&r) != 0)
+		return -1;
+	if (strcmp(r.status, "pending") != 0)
+		return 0; /* it ended meanwhile: the refund steps give it back */
 	return res_transition(&r, "confirmed", NULL);
+}
+
+/* credits.insufficient / payment.failed: not paid; the booking is rejected
+ * (and reservation.rejected releases the place). */
+static int
+on_not_paid(const struct bus_event *ev, void *arg)
+{
+	const char *reason = json_string_value(json_object_get(ev->payload,
+	    "reason"));
+	struct res_row r;
+	int rc = load_named(ev, &r);
+
+	(void)arg;
+	if (rc <= 0)
+		return rc;
+	snprintf(r.payment_status, sizeof r.payment_status, "failed");
+	if (res_store_set_payment(&r) != 0)
+		return -1;
+	if (strcmp(r.status, "pending") != 0)
+		return 0;
+	return res_transition(&r, "rejected", strcmp(ev->type,
+	    "credits.insufficient") == 0 ? "insufficient_credits" :
+	    reason ? reason : "payment_failed");
+}
+
+/* credits.refunded / payment.refunded */
+static int
+on_refunded(const struct bus_event *ev, void *arg)
+{
+	struct res_row r;
+	int rc = load_named(ev, &r);
+
+	(void)arg;
+	if (rc <= 0)
+		return rc;
+	r.refunded_amount += payload_int(ev->payload, "amount");
+	snprintf(r.payment_status, sizeof r.payment_status, "refunded");
+	return res_store_set_payment(&r);
 }
 
 static int
@@ -148,8 +242,10 @@ on_class_cancelled(const struct bus_event *ev, void *arg)
 		for (int i = 0; i < n; i++) {
 			struct res_row r;
 
-			if (res_store_get(ids[i], &r) != 1 ||
-			    res_transition(&r, "cancelled", "class_cancelled") != 0)
+			if (res_store_get(ids[i], &r) != 1)
+				return -1;
+			r.refund = 1; /* the studio cancelled: always refunded */
+			if (res_transition(&r, "cancelled", "class_cancelled") != 0)
 				return -1;
 		}
 	} while (n == CANCEL_CHUNK);
@@ -192,6 +288,12 @@ static const struct bus_route routes[] = {
 	{ "class.capacity_reserved", on_capacity_reserved },
 	{ "class.full", on_refused },
 	{ "class.booking_closed", on_refused },
+	{ "credits.debited", on_paid },
+	{ "payment.succeeded", on_paid },
+	{ "credits.insufficient", on_not_paid },
+	{ "payment.failed", on_not_paid },
+	{ "credits.refunded", on_refunded },
+	{ "payment.refunded", on_refunded },
 	{ "member.created", on_member_created },
 	{ BUS_DEAD_LETTERED, on_dead_letter },
 	{ NULL, NULL },

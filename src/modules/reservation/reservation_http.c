@@ -255,8 +255,11 @@ create_reservation(struct http_req *req)
 	    (long long)http_who(req)->token_id);
 	if (key != NULL) {
 		body_hash(body, hash);
-		if ((rc = replay(req, caller, key, hash)) != 0)
+		rc = replay(req, caller, key, hash);
+		if (rc != 0) {
+			rc = rc > 0 ? 0 : -1; /* answered (or waiting) from the key */
 			goto out;
+		}
 		rc = -1;
 	}
 	if (c.cancelled || now_s() >= c.starts_at)
@@ -313,6 +316,26 @@ get_reservation(struct http_req *req)
 	return 0;
 }
 
+/*
+ * A cancel at least [reservation] refund_cutoff_hours before the start is
+ * refunded; a later one is not (the place may go unsold). A booking still
+ * pending or awaiting the studio is always refunded: it never stood.
+ */
+static int
+refund_due(const struct res_row *r)
+{
+	struct res_class c;
+	int64_t cutoff = res_app->cfg->refund_cutoff_hours * 3600;
+	int due = 1;
+
+	if (strcmp(r->status, "confirmed") != 0)
+		return 1;
+	if (res_class_get(r->class_id, &c) == 1)
+		due = now_s() <= c.starts_at - cutoff;
+	res_class_release(&c);
+	return due;
+}
+
 /* POST /reservations/{id}/cancel: idempotent; the saga releases the place. */
 static int
 cancel_reservation(struct http_req *req)
@@ -328,10 +351,12 @@ cancel_reservation(struct http_req *req)
 		    (long long)r.id, r.reason);
 		return 0;
 	}
-	if (strcmp(r.status, "cancelled") != 0 &&
-	    res_transition(&r, "cancelled", http_is_admin(req) ? "admin" :
-	    "member") != 0)
-		return -1;
+	if (strcmp(r.status, "cancelled") != 0) {
+		r.refund = refund_due(&r);
+		if (res_transition(&r, "cancelled", http_is_admin(req) ? "admin" :
+		    "member") != 0)
+			return -1;
+	}
 	http_reply(req, 200, res_to_json(&r));
 	return 0;
 }
@@ -343,8 +368,15 @@ class_roster(struct http_req *req)
 	int64_t limit, after, next;
 	json_t *items;
 
+	struct res_class c;
+	int found;
+
 	if (http_page(req, &limit, &after) != 0)
 		return -1;
+	found = res_class_get(http_param(req, 0), &c);
+	res_class_release(&c);
+	if (found <= 0)
+		return found < 0 ? -1 : http_not_found(req, "class", http_param(req, 0));
 	items = json_array();
 	if (res_store_roster(http_param(req, 0), after, limit, items, &next) != 0) {
 		json_decref(items);

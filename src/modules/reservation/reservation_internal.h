@@ -13,6 +13,14 @@ struct res_row {
 	char reason[40];            /* "" when none */
 	int64_t price, credits;
 	int64_t created_at, updated_at;
+	/* What was paid, from credits.* / payment.* events. */
+	char payment_method[12];    /* "" (none) | credits | card */
+	char payment_status[16];    /* pending | succeeded | at_desk | failed | refunded */
+	int64_t payment_amount;
+	char provider_ref[128];
+	int64_t refunded_amount;
+	/* Not stored: carried by reservation.cancelled for the refund steps. */
+	int refund;
 };
 
 /* What this module knows of a class, from class.* events. */
@@ -41,6 +49,8 @@ int res_store_get(int64_t id, struct res_row *out);
 int res_store_insert(struct res_row *r);
 int res_store_set_status(int64_t id, const char *status, const char *reason);
 int res_store_set_amounts(int64_t id, int64_t price, int64_t credits);
+/* Record the payment facts of r (method, status, amount, ref, refunded). */
+int res_store_set_payment(const struct res_row *r);
 /* 1 if the member holds an active reservation of the class. */
 int res_store_has_active(int64_t class_id, int64_t member_id);
 /* Ids of active reservations of a class, or of pending ones created before

@@ -9,12 +9,14 @@
 #include "modules/reservation/reservation_internal.h"
 
 #define COLUMNS "id, class_id, member_id, status, reason, price, credits," \
-	" created_at, updated_at"
+	" created_at, updated_at, payment_method, payment_status, payment_amount," \
+	" provider_ref, refunded_amount"
 #define ACTIVE "('pending', 'awaiting_approval', 'confirmed')"
 
 static struct {
 	struct db *db;
-	sqlite3_stmt *get, *insert, *set_status, *set_amounts, *has_active,
+	sqlite3_stmt *get, *insert, *set_status, *set_amounts, *set_payment,
+	    *has_active,
 	    *active_ids, *stale, *roster, *class_upsert, *class_cancel, *class_get,
 	    *member_add, *member_get, *idem_get, *idem_insert, *idem_finish;
 } s;
@@ -27,6 +29,9 @@ static const struct db_stmt_def stmts[] = {
 	    " updated_at = ? WHERE id = ?" },
 	{ &s.set_amounts, "UPDATE reservations SET price = ?, credits = ?"
 	    " WHERE id = ?" },
+	{ &s.set_payment, "UPDATE reservations SET payment_method = ?,"
+	    " payment_status = ?, payment_amount = ?, provider_ref = ?,"
+	    " refunded_amount = ? WHERE id = ?" },
 	{ &s.has_active, "SELECT 1 FROM reservations WHERE class_id = ?"
 	    " AND member_id = ? AND status IN " ACTIVE },
 	{ &s.active_ids, "SELECT id FROM reservations WHERE class_id = ?"
@@ -71,6 +76,14 @@ res_store_fini(void)
 }
 
 static void
+text_col(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+static void
 read_row(sqlite3_stmt *st, struct res_row *r)
 {
 	const unsigned char *reason = sqlite3_column_text(st, 4);
@@ -84,6 +97,12 @@ read_row(sqlite3_stmt *st, struct res_row *r)
 	r->credits = sqlite3_column_int64(st, 6);
 	r->created_at = sqlite3_column_int64(st, 7);
 	r->updated_at = sqlite3_column_int64(st, 8);
+	text_col(r->payment_method, sizeof r->payment_method, st, 9);
+	text_col(r->payment_status, sizeof r->payment_status, st, 10);
+	r->payment_amount = sqlite3_column_int64(st, 11);
+	text_col(r->provider_ref, sizeof r->provider_ref, st, 12);
+	r->refunded_amount = sqlite3_column_int64(st, 13);
+	r->refund = 0;
 }
 
 int
@@ -129,6 +148,22 @@ res_store_set_amounts(int64_t id, int64_t price, int64_t credits)
 	if (db_bind(s.set_amounts, "iii", price, credits, id) != 0)
 		return -1;
 	return db_exec(s.db, s.set_amounts) == 0 ? 0 : -1;
+}
+
+static const char *
+or_null(const char *text)
+{
+	return text[0] ? text : NULL;
+}
+
+int
+res_store_set_payment(const struct res_row *r)
+{
+	if (db_bind(s.set_payment, "ttitii", or_null(r->payment_method),
+	    or_null(r->payment_status), r->payment_amount,
+	    or_null(r->provider_ref), r->refunded_amount, r->id) != 0)
+		return -1;
+	return db_exec(s.db, s.set_payment) == 0 ? 0 : -1;
 }
 
 /* Step a one-row existence query and reset it: 1, 0 or -1. */
@@ -308,7 +343,7 @@ int
 res_idem_finish(const char *caller, const char *key, int status,
     const char *body)
 {
-	if (db_bind(s.idem_finish, "itt", (int64_t)status, body, caller, key) != 0)
+	if (db_bind(s.idem_finish, "ittt", (int64_t)status, body, caller, key) != 0)
 		return -1;
 	return db_exec(s.db, s.idem_finish) == 0 ? 0 : -1;
 }
