@@ -19,6 +19,11 @@ struct batch {
 	struct item_list incoming;  /* submitted, not yet run */
 	struct item_list waiting;   /* ran, outcome not ready */
 	int kicked;
+	struct {
+		void (*fn)(void *);
+		void *arg;
+	} hooks[4];
+	int nhooks;
 	int crash_before_dispatch;
 	struct batch_stats stats;
 };
@@ -99,6 +104,16 @@ batch_kick(struct batch *b)
 {
 	b->kicked = 1;
 	schedule(b);
+}
+
+void
+batch_on_commit(struct batch *b, void (*fn)(void *), void *arg)
+{
+	if (b->nhooks == (int)(sizeof b->hooks / sizeof b->hooks[0]))
+		abort(); /* a programming error: raise the limit */
+	b->hooks[b->nhooks].fn = fn;
+	b->hooks[b->nhooks].arg = arg;
+	b->nhooks++;
 }
 
 void
@@ -244,6 +259,8 @@ batch_flush(struct batch *b)
 	TAILQ_FOREACH(it, &ready, link)
 		b->stats.items++;
 	deliver_all(&ready, 1);
+	for (int i = 0; i < b->nhooks; i++)
+		b->hooks[i].fn(b->hooks[i].arg);
 }
 
 static void

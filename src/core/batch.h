@@ -61,6 +61,12 @@ void batch_forget(struct batch *b, struct batch_item *item);
 void batch_kick(struct batch *b);
 /* Run a flush now (tests, shutdown). */
 void batch_flush(struct batch *b);
+/*
+ * Call fn(arg) after every successful COMMIT (at most 4 hooks): work that
+ * must leave the process (a payment provider call) starts only once the
+ * job that describes it is on disk.
+ */
+void batch_on_commit(struct batch *b, void (*fn)(void *), void *arg);
 /* Deliver every item still queued or waiting as failed (shutdown). */
 void batch_abandon(struct batch *b);
 /* Items still waiting for their outcome. */

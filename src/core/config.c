@@ -37,6 +37,16 @@ static const struct key keys[] = {
 	INT("database", "busy_timeout_ms", busy_timeout_ms, "5000", 0, 600000),
 	INT("reservation", "wait_ms", wait_ms, "2000", 0, 60000),
 	INT("reservation", "pending_timeout_s", pending_timeout_s, "300", 1, 86400),
+	INT("reservation", "refund_cutoff_hours", refund_cutoff_hours, "12", 0, 8760),
+	ENUM("payment", "provider", payment_provider, "none", "none|http"),
+	STR("payment", "url", payment_url, ""),
+	STR("payment", "api_key_file", payment_api_key_file, ""),
+	STR("payment", "currency", payment_currency, "EUR"),
+	INT("payment", "timeout_ms", payment_timeout_ms, "5000", 100, 120000),
+	INT("payment", "max_attempts", payment_max_attempts, "3", 1, 20),
+	INT("payment", "retry_base_ms", payment_retry_base_ms, "500", 10, 600000),
+	INT("payment", "breaker_failures", breaker_failures, "5", 1, 1000),
+	INT("payment", "breaker_open_ms", breaker_open_ms, "30000", 100, 3600000),
 	INT("bus", "max_attempts", bus_max_attempts, "5", 1, 100),
 	INT("bus", "retry_base_ms", bus_retry_base_ms, "100", 1, 600000),
 	ENUM("log", "level", log_level, "info", "debug|info|warn|error"),
@@ -368,6 +378,24 @@ config_apply_file(struct config *cfg, const char *path, char **errors)
 	rc = config_apply_ini(cfg, text, path, errors);
 	free(text);
 	return rc;
+}
+
+int
+config_check(const struct config *cfg, char **errors)
+{
+	struct errlog e;
+	size_t n = strlen(cfg->payment_currency);
+
+	errlog_open(&e);
+	if (n != 3 || strspn(cfg->payment_currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
+		errlog_add(&e, "[payment] currency = \"%s\": must be an ISO 4217 "
+		    "code such as EUR", cfg->payment_currency);
+	if (strcmp(cfg->payment_provider, "http") == 0 &&
+	    strncmp(cfg->payment_url, "http://", 7) != 0)
+		errlog_add(&e, "[payment] url = \"%s\": provider = http needs an "
+		    "http:// URL (put a TLS-terminating adapter in front of a "
+		    "provider that speaks https)", cfg->payment_url);
+	return errlog_close(&e, errors);
 }
 
 int

@@ -24,6 +24,17 @@ struct config {
 	/* [reservation] */
 	int64_t wait_ms;         /* how long POST /reservations waits to settle */
 	int64_t pending_timeout_s; /* a saga still pending after this is failed */
+	int64_t refund_cutoff_hours; /* later cancels are not refunded */
+	/* [payment] */
+	char *payment_provider;  /* "none" | "http" */
+	char *payment_url;       /* http://host:port/base, provider = http */
+	char *payment_api_key_file;
+	char *payment_currency;
+	int64_t payment_timeout_ms;
+	int64_t payment_max_attempts;
+	int64_t payment_retry_base_ms;
+	int64_t breaker_failures;
+	int64_t breaker_open_ms;
 	/* [bus] */
 	int64_t bus_max_attempts;
 	int64_t bus_retry_base_ms;
@@ -47,6 +58,11 @@ int config_apply_ini(struct config *cfg, const char *text, const char *name,
     char **errors);
 /* Read `path` and apply it as above; a file that cannot be read is an error. */
 int config_apply_file(struct config *cfg, const char *path, char **errors);
+/*
+ * Rules between keys (e.g. provider = http needs a url), after the file and
+ * the environment. Returns the number of errors, as config_apply_ini.
+ */
+int config_check(const struct config *cfg, char **errors);
 /*
  * Apply STUDIOD_<SECTION>_<KEY>=value entries of envp (NULL-terminated, like
  * environ). An entry naming a known section but an unknown key is an error.

@@ -44,6 +44,10 @@ struct http_route {
 
 #define API "/api/v1"
 
+/* Add fn's JSON (a new reference) to GET /readyz under `name`. */
+void http_add_ready_detail(struct app *app, const char *name,
+    json_t *(*fn)(void));
+
 /* Register a module's route table (static storage). */
 void http_add_routes(struct app *app, const struct http_route *routes, int n);
 

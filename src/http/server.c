@@ -32,6 +32,11 @@ struct http_server {
 	char rid_prefix[9];
 	unsigned long rid_seq;
 	struct event *drain_timer;
+	struct {
+		const char *name;
+		json_t *(*fn)(void);
+	} ready_details[8];
+	int nready_details;
 	void (*drain_done)(void *);
 	void *drain_arg;
 };
@@ -568,6 +573,9 @@ readyz(struct http_req *req)
 	    "migrations", migrations == 1 ? "ok" : "pending",
 	    "draining", app->draining, "outbox_backlog", (json_int_t)backlog);
 
+	for (int i = 0; i < app->http->nready_details; i++)
+		json_object_set_new(checks, app->http->ready_details[i].name,
+		    app->http->ready_details[i].fn());
 	if (migrations != 1 || backlog < 0 || app->draining) {
 		http_problem_x(req, 503, "not_ready", "Not ready",
 		    json_pack("{s:o}", "checks", checks), "%s", app->draining ?
@@ -583,6 +591,18 @@ static const struct http_route core_routes[] = {
 	{ EVHTTP_REQ_GET, "/healthz", healthz, ACCESS_PUBLIC },
 	{ EVHTTP_REQ_GET, "/readyz", readyz, ACCESS_PUBLIC },
 };
+
+void
+http_add_ready_detail(struct app *app, const char *name, json_t *(*fn)(void))
+{
+	struct http_server *srv = app->http;
+
+	if (srv->nready_details == 8)
+		abort(); /* a programming error: raise the limit */
+	srv->ready_details[srv->nready_details].name = name;
+	srv->ready_details[srv->nready_details].fn = fn;
+	srv->nready_details++;
+}
 
 void
 http_add_routes(struct app *app, const struct http_route *routes, int n)

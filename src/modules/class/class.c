@@ -43,6 +43,19 @@ class_event_payload(const struct class_row *c)
 	    "status", c->cancelled ? "cancelled" : "scheduled");
 }
 
+/*
+ * How a place in c is paid - decided here, once, for every later step: a
+ * class priced in credits takes credits (a class pack); otherwise a price
+ * is charged by card; otherwise it is free.
+ */
+static const char *
+payment_method(const struct class_row *c)
+{
+	if (c->credits > 0)
+		return "credits";
+	return c->price > 0 ? "card" : "none";
+}
+
 static int64_t
 payload_int(const struct bus_event *ev, const char *key)
 {
@@ -84,11 +97,12 @@ on_reservation_requested(const struct bus_event *ev, void *arg)
 		class_row_release(&c);
 		return -1;
 	}
-	payload = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	payload = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
 	    "reservation_id", (json_int_t)rid, "class_id", (json_int_t)class_id,
 	    "member_id", (json_int_t)member_id, "price", (json_int_t)c.price,
 	    "credits", (json_int_t)c.credits,
-	    "booked", (json_int_t)(c.booked + held));
+	    "booked", (json_int_t)(c.booked + held),
+	    "payment_method", payment_method(&c));
 	class_row_release(&c);
 	log_info("place held", "reservation_id=%lld class_id=%lld",
 	    (long long)rid, (long long)class_id);

@@ -1,5 +1,5 @@
 /*
- * member.h - the studio's members: POST /members (which shows the member's
+ * member.h - the studio's members and their credits: POST /members (which shows the member's
  * token once), GET /members/{id}, GET /me. Publishes member.created.
  */
 #ifndef STUDIOD_MEMBER_H

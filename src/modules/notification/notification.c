@@ -33,6 +33,9 @@ static const struct {
 	{ "booking_closed", "booking for it is closed" },
 	{ "timeout", "the booking could not be completed in time" },
 	{ "saga_failed", "the booking could not be completed" },
+	{ "insufficient_credits", "you do not have enough credits" },
+	{ "payment_failed", "the payment was declined" },
+	{ "payment_unavailable", "the payment service is unavailable; nothing was charged" },
 	{ "member", "you cancelled it" },
 	{ "admin", "the studio cancelled your booking" },
 	{ "class_cancelled", "the studio cancelled the class" },
@@ -45,6 +48,21 @@ reason_text(const char *reason)
 		if (reason != NULL && strcmp(reasons[i].reason, reason) == 0)
 			return reasons[i].text;
 	return reason ? reason : "no reason given";
+}
+
+/* What a cancelled booking's member gets back, in words. */
+static const char *
+refund_text(const json_t *p)
+{
+	const char *method = json_string_value(json_object_get(p,
+	    "payment_method"));
+
+	if (method == NULL || strcmp(method, "none") == 0)
+		return "";
+	if (json_is_true(json_object_get(p, "refund")))
+		return strcmp(method, "credits") == 0 ?
+		    " Your credits are refunded." : " Your payment is refunded.";
+	return " No refund: it was cancelled too close to the start.";
 }
 
 /* reservation.{confirmed,rejected,cancelled} -> one inbox entry. */
@@ -69,8 +87,8 @@ on_reservation(const struct bus_event *ev, void *arg)
 		snprintf(message, sizeof message, "Not booked: %s on %s - %s.",
 		    title, when, reason_text(reason));
 	else
-		snprintf(message, sizeof message, "Cancelled: %s on %s - %s.",
-		    title, when, reason_text(reason));
+		snprintf(message, sizeof message, "Cancelled: %s on %s - %s.%s",
+		    title, when, reason_text(reason), refund_text(p));
 	snprintf(kind, sizeof kind, "reservation_%s", status);
 	if (db_bind(n.insert, "itiitii", member_id, kind, rid, class_id, message,
 	    ev->id, now_s()) != 0)
