@@ -28,6 +28,7 @@
 #include "modules/notification/notification.h"
 #include "modules/payment/payment.h"
 #include "modules/reservation/reservation.h"
+#include "tools/check.h"
 
 #ifndef STUDIOD_VERSION
 #define STUDIOD_VERSION "0.1.0"
@@ -56,6 +57,7 @@ usage(FILE *f)
 	    "  serve          run the server (the default)\n"
 	    "  migrate        apply pending migrations and exit\n"
 	    "  check-config   validate the configuration and exit\n"
+	    "  check          verify the database's invariants (exit 1 on a violation)\n"
 	    "  version        print the version\n"
 	    "\n"
 	    "Every config key can be overridden by STUDIOD_<SECTION>_<KEY>,\n"
@@ -269,6 +271,8 @@ main(int argc, char **argv)
 	if (strcmp(command, "check-config") == 0) {
 		printf("configuration is valid\n");
 		rc = 0;
+	} else if (strcmp(command, "check") == 0) {
+		rc = check_database(cfg.db_path, cfg.pending_timeout_s, stdout);
 	} else if (strcmp(command, "migrate") == 0) {
 		rc = open_database(&cfg, &db) == 0 ? 0 : 1;
 		db_close(db);

@@ -6,6 +6,7 @@ import socket
 import unittest
 import uuid
 
+from invariants import assert_invariants
 from harness import StudioTestCase, eventually
 
 
@@ -65,6 +66,7 @@ class CrashRecovery(StudioTestCase):
         srv.restart()
         self.assertClassCounts(c1["id"], 4, 5)
         self.assertClassCounts(c2["id"], 2, 2)
+        assert_invariants(self, self.srv)
 
     def crash_post(self, member, class_id, key):
         """POST with the fault header; the connection must drop."""
@@ -125,6 +127,7 @@ class CrashRecovery(StudioTestCase):
         self.assertClassCounts(cid, 2, 3)
         self.expectNotifications(m, [("reservation_confirmed", rid)])
         self.assertEqual(len(srv.roster(cid)), 2)
+        assert_invariants(self, self.srv)
 
     def test_crash_before_dispatch_retry_first(self):
         """Retry immediately after the restart, racing the resumed saga."""
@@ -152,6 +155,7 @@ class CrashRecovery(StudioTestCase):
         # the class is full for anyone else
         n = srv.make_member()
         self.assertRejected(srv.book(n["token"], cid), "class_full", cid, n)
+        assert_invariants(self, self.srv)
 
     def test_crash_fault_without_key(self):
         """No Idempotency-Key: the saga still completes after the restart."""
@@ -175,6 +179,7 @@ class CrashRecovery(StudioTestCase):
         rid = eventually(confirmed, timeout=5)
         self.assertClassCounts(cid, 1, 2)
         self.expectNotifications(m, [("reservation_confirmed", rid)])
+        assert_invariants(self, self.srv)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import threading
 import unittest
 
+from invariants import assert_invariants
 from harness import StudioTestCase
 
 
@@ -125,6 +126,7 @@ class RaceForPlaces(StudioTestCase):
             n_new = sum(1 for r in results if r.status == 201)
             c, conf = self.check_invariant(cid, 5)
             self.assertEqual(c["booked"], n_new)
+        assert_invariants(self, self.srv)
 
     def test_same_member_cancel_and_rebook_race(self):
         """One member cancels and rebooks at the same time, many times over."""
@@ -162,6 +164,7 @@ class RaceForPlaces(StudioTestCase):
             self.assertStatus(r, 201)
             rid = r.json["id"]
         self.check_invariant(cid, 2)
+        assert_invariants(self, self.srv)
 
 
 if __name__ == "__main__":
