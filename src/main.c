@@ -210,7 +210,9 @@ serve(const struct config *cfg)
 	/* Past the drain deadline: whatever still waits is answered 503. */
 	batch_abandon(app.batch);
 	rc = 0;
-	log_info("studiod stopped", NULL);
+	log_info("studiod stopped", "batches=%llu units=%llu failed_commits=%llu",
+	    batch_stats(app.batch)->batches, batch_stats(app.batch)->items,
+	    batch_stats(app.batch)->commits_failed);
 out:
 	if (sigint != NULL)
 		event_free(sigint);
@@ -258,6 +260,7 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		command = argv[optind++];
+	db_global_init();
 	if (optind < argc) {
 		usage(stderr);
 		return 2;

@@ -200,7 +200,7 @@ batch_flush(struct batch *b)
 {
 	struct item_list work, waiting, ready;
 	struct batch_item *it;
-	int committed;
+	int committed, dispatched;
 
 	if (TAILQ_EMPTY(&b->incoming) && TAILQ_EMPTY(&b->waiting) && !b->kicked)
 		return;
@@ -227,18 +227,21 @@ batch_flush(struct batch *b)
 		raise(SIGKILL);
 	}
 #endif
-	if (bus_dispatch(b->bus) < 0)
-		log_error("dispatch failed; the batch will roll back", NULL);
+	/* A dispatch that failed may have left effects without their cursor
+	 * advance: the whole batch must roll back, never commit. */
+	dispatched = bus_dispatch(b->bus) >= 0;
+	if (!dispatched)
+		log_error("dispatch failed; rolling the batch back", NULL);
 	settle_all(b, &work, &ready);
 	settle_all(b, &waiting, &ready);
 
-	committed = db_commit(b->db) == 0;
+	committed = dispatched && db_commit(b->db) == 0;
 	b->stats.batches++;
 	if (!committed) {
 		struct item_list all;
 
 		b->stats.commits_failed++;
-		log_error("batch commit failed; answering 503 to its requests", NULL);
+		log_error("batch did not commit; answering 503 to its requests", NULL);
 		db_rollback(b->db);
 		(void)bus_reload(b->bus);
 		/* Items that began in this batch lost their work: fail them. Items

@@ -305,20 +305,22 @@ deliver(struct bus *bus, struct consumer *c, const struct bus_event *ev,
 
 	if (db_savepoint(bus->db) != 0)
 		return -1;
-	log_set_context(ev->correlation_id);
+	log_set_context_ref(ev->correlation_id);
+	/*
+	 * The cursor advances in memory here and is written once at the end of
+	 * the dispatch, in the same transaction as every handler's effects: the
+	 * batch commits both or neither, so the effect is still exactly once.
+	 */
 	if (fn(ev, c->arg) == 0) {
+		db_savepoint_release(bus->db);
 		c->cursor = ev->id;
-		if (save_cursor(bus, c) == 0) {
-			db_savepoint_release(bus->db);
-			c->attempts = 0;
-			c->failed_id = 0;
-			c->retry_at_ms = 0;
-			return 1;
-		}
-		c->cursor = before;
+		c->attempts = 0;
+		c->failed_id = 0;
+		c->retry_at_ms = 0;
+		return 1;
 	}
 	db_savepoint_rollback(bus->db);
-	c->saved_cursor = -1; /* unknown after rollback: always write next time */
+	c->cursor = before;
 	if (c->failed_id != ev->id) {
 		c->failed_id = ev->id;
 		c->attempts = 0;
@@ -433,15 +435,17 @@ bus_dispatch(struct bus *bus)
 			int rc = dispatch_one(bus, &f[i], now);
 
 			if (rc < 0) {
+				log_set_context_ref(NULL); /* it points into f */
 				fetched_free(f, n);
 				return -1;
 			}
 			total += rc;
 		}
 		from = f[n - 1].id;
+		log_set_context_ref(NULL); /* it points into f */
 		fetched_free(f, n);
 	}
-	log_set_context(NULL);
+	log_set_context_ref(NULL);
 	if (n < 0)
 		return -1;
 	for (size_t i = 0; i < bus->nconsumers; i++)

@@ -5,9 +5,11 @@
  * state change and its event commit together or not at all. bus_dispatch()
  * (called by the batch, inside the same transaction, after the commands)
  * hands every event past a consumer's cursor to that consumer, in id order,
- * each delivery in its own savepoint together with the cursor advance:
- * its effect happens exactly once, and after a crash the next start simply
- * resumes from the cursors.
+ * each delivery in its own savepoint; the cursors are written at the end of
+ * the dispatch, in the same transaction, so a handler's effect and its
+ * cursor advance commit together: exactly once, and after a crash the next
+ * start simply resumes from the cursors. If bus_dispatch fails, the caller
+ * must roll the whole transaction back (and bus_reload).
  *
  * A handler that fails is rolled back and retried with exponential backoff;
  * that consumer waits (its order is kept) while the others go on. After

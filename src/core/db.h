@@ -31,7 +31,13 @@ struct db_stmt_def {
 };
 
 /*
- * Open (creating parent-less file if needed) with WAL, foreign keys, the
+ * Configure SQLite for this process before any connection exists: one
+ * thread uses it, so no mutexes and no memory statistics. Call once, first.
+ */
+void db_global_init(void);
+
+/*
+ * Open (creating the file if needed) with WAL, foreign keys, the
  * given synchronous mode ("full"/"normal") and busy timeout. 0 or -1 (logged).
  */
 int db_open(struct db **out, const char *path, const char *synchronous,

@@ -20,6 +20,9 @@ void log_set_level(enum log_level level);
  * next call; NULL clears it. The string is copied.
  */
 void log_set_context(const char *rid);
+/* The same without copying: rid must stay valid until the next call (the
+ * hot path sets it once per event delivery). */
+void log_set_context_ref(const char *rid);
 
 void log_emit(enum log_level level, const char *msg, const char *kvfmt, ...)
     __attribute__((format(printf, 3, 4)));
