@@ -12,5 +12,6 @@ Suite *config_suite(void);
 Suite *router_suite(void);
 Suite *validate_suite(void);
 Suite *bus_suite(void);
+Suite *batch_suite(void);
 
 #endif
