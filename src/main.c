@@ -179,7 +179,7 @@ serve(const struct config *cfg)
 	    (int)cfg->bus_retry_base_ms);
 	if (app.base == NULL || app.bus == NULL || auth_init(app.db) != 0)
 		goto out;
-	app.batch = batch_new(app.base, app.db, app.bus);
+	app.batch = batch_new(app.base, app.db, app.bus, (int)cfg->batch_max_units);
 	bus_set_wakeup(app.bus, on_wakeup, app.batch);
 	if (http_server_new(&app) != 0)
 		goto out;

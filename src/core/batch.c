@@ -19,6 +19,7 @@ struct batch {
 	struct item_list incoming;  /* submitted, not yet run */
 	struct item_list waiting;   /* ran, outcome not ready */
 	int kicked;
+	int max_units;
 	struct {
 		void (*fn)(void *);
 		void *arg;
@@ -32,10 +33,11 @@ static void on_flush(evutil_socket_t fd, short what, void *arg);
 static void deliver_all(struct item_list *ready, int committed);
 
 struct batch *
-batch_new(struct event_base *base, struct db *db, struct bus *bus)
+batch_new(struct event_base *base, struct db *db, struct bus *bus, int max_units)
 {
 	struct batch *b = xcalloc(1, sizeof *b);
 
+	b->max_units = max_units > 0 ? max_units : 1;
 	b->db = db;
 	b->bus = bus;
 	TAILQ_INIT(&b->incoming);
@@ -208,7 +210,13 @@ batch_flush(struct batch *b)
 	TAILQ_INIT(&work);
 	TAILQ_INIT(&waiting);
 	TAILQ_INIT(&ready);
-	TAILQ_CONCAT(&work, &b->incoming, link);
+	for (int n = 0; n < b->max_units && !TAILQ_EMPTY(&b->incoming); n++) {
+		it = TAILQ_FIRST(&b->incoming);
+		TAILQ_REMOVE(&b->incoming, it, link);
+		TAILQ_INSERT_TAIL(&work, it, link);
+	}
+	if (!TAILQ_EMPTY(&b->incoming))
+		schedule(b); /* the rest: the next transaction, right after this one */
 	TAILQ_CONCAT(&waiting, &b->waiting, link);
 	TAILQ_FOREACH(it, &waiting, link)
 		it->in_this_batch = 0;

@@ -48,7 +48,12 @@ struct batch_stats {
 
 struct batch;
 
-struct batch *batch_new(struct event_base *base, struct db *db, struct bus *bus);
+/*
+ * max_units caps the new units of one transaction (1 = a commit per
+ * request, i.e. no group commit); the rest go in the next one.
+ */
+struct batch *batch_new(struct event_base *base, struct db *db, struct bus *bus,
+    int max_units);
 void batch_free(struct batch *b);
 
 /* Queue an item: run, settle and deliver follow in the next flush. */

@@ -35,6 +35,7 @@ static const struct key keys[] = {
 	STR("database", "path", db_path, "data/studiod.db"),
 	ENUM("database", "synchronous", synchronous, "full", "full|normal"),
 	INT("database", "busy_timeout_ms", busy_timeout_ms, "5000", 0, 600000),
+	INT("database", "batch_max_units", batch_max_units, "256", 1, 100000),
 	INT("reservation", "wait_ms", wait_ms, "2000", 0, 60000),
 	INT("reservation", "pending_timeout_s", pending_timeout_s, "300", 1, 86400),
 	INT("reservation", "refund_cutoff_hours", refund_cutoff_hours, "12", 0, 8760),

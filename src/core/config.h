@@ -21,6 +21,7 @@ struct config {
 	char *db_path;
 	char *synchronous;       /* "full" | "normal" */
 	int64_t busy_timeout_ms;
+	int64_t batch_max_units;  /* units of work per transaction (group commit) */
 	/* [reservation] */
 	int64_t wait_ms;         /* how long POST /reservations waits to settle */
 	int64_t pending_timeout_s; /* a saga still pending after this is failed */

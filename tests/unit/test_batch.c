@@ -112,7 +112,7 @@ setup(void)
 	ck_assert_int_eq(db_exec_sql(fx.db, "CREATE TABLE scratch(v INTEGER)"), 0);
 	fx.base = event_base_new();
 	fx.bus = bus_new(fx.db, fx.base, 3, 10);
-	fx.batch = batch_new(fx.base, fx.db, fx.bus);
+	fx.batch = batch_new(fx.base, fx.db, fx.bus, 256);
 	ck_assert_int_eq(sqlite3_open_v2(fx.path, &fx.reader, SQLITE_OPEN_READONLY,
 	    NULL), SQLITE_OK);
 }
@@ -161,6 +161,28 @@ START_TEST(test_one_turn_one_transaction)
 	ck_assert_int_eq(b.rows_seen_at_delivery, 1);
 	ck_assert_uint_eq(batch_stats(fx.batch)->batches, 1);
 	ck_assert_uint_eq(batch_stats(fx.batch)->items, 2);
+}
+END_TEST
+
+START_TEST(test_max_units_splits_transactions)
+{
+	struct unit u[3] = {
+		{ .item.ops = &unit_ops, .value = 1 },
+		{ .item.ops = &unit_ops, .value = 2 },
+		{ .item.ops = &unit_ops, .value = 3 },
+	};
+
+	batch_free(fx.batch);
+	fx.batch = batch_new(fx.base, fx.db, fx.bus, 1);
+	start_bus();
+	for (int i = 0; i < 3; i++)
+		batch_submit(fx.batch, &u[i].item);
+	spin();
+	spin();
+	spin();
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(u[i].delivered, 1);
+	ck_assert_uint_eq(batch_stats(fx.batch)->batches, 3);
 }
 END_TEST
 
@@ -233,6 +255,7 @@ batch_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_one_turn_one_transaction);
+	tcase_add_test(tc, test_max_units_splits_transactions);
 	tcase_add_test(tc, test_failed_unit_rolls_back_alone);
 	tcase_add_test(tc, test_waiting_item_settles_in_a_later_batch);
 	tcase_add_test(tc, test_failed_dispatch_rolls_the_batch_back);
