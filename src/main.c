@@ -1,6 +1,6 @@
 /*
- * main.c - the composition root: command line, configuration, the loop,
- * and the table of modules.
+ * main.c - the command line: configuration, the commands, and `serve`'s
+ * signals and loop. How the process is put together is app.c's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,20 +14,13 @@
 
 #include "core/app.h"
 #include "core/batch.h"
-#include "core/bus.h"
 #include "core/config.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/auth.h"
-#include "http/router.h"
 #include "http/server.h"
-#include "modules/class/class.h"
-#include "modules/member/member.h"
-#include "modules/mypage/mypage.h"
-#include "modules/notification/notification.h"
-#include "modules/payment/payment.h"
-#include "modules/reservation/reservation.h"
+#include "studiod.h"
 #include "tools/check.h"
 
 #ifndef STUDIOD_VERSION
@@ -36,16 +29,7 @@
 
 extern char **environ;
 
-/* Started in this order, finalised in reverse. */
-static const struct module *const modules[] = {
-	&member_module,
-	&class_module,
-	&reservation_module,
-	&payment_module,
-	&notification_module,
-	&mypage_module,
-};
-#define NMODULES (sizeof modules / sizeof modules[0])
+
 
 static void
 usage(FILE *f)
@@ -88,22 +72,6 @@ load_config(struct config *cfg, const char *path)
 	return 0;
 }
 
-/* mkdir the database's folder if it is missing (one level, like data/). */
-static int
-ensure_parent_dir(const char *path)
-{
-	char *copy = xstrdup(path), *dir = dirname(copy);
-	int rc = 0;
-
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-		log_error("cannot create the database folder", "dir=\"%s\" err=\"%s\"",
-		    dir, strerror(errno));
-		rc = -1;
-	}
-	free(copy);
-	return rc;
-}
-
 static char *
 admin_token_path(const struct config *cfg)
 {
@@ -115,22 +83,6 @@ admin_token_path(const struct config *cfg)
 	path = xasprintf("%s/admin.token", dirname(copy));
 	free(copy);
 	return path;
-}
-
-static int
-open_database(const struct config *cfg, struct db **db)
-{
-	if (ensure_parent_dir(cfg->db_path) != 0)
-		return -1;
-	if (db_open(db, cfg->db_path, cfg->synchronous,
-	    (int)cfg->busy_timeout_ms) != 0)
-		return -1;
-	if (db_migrate(*db) != 0) {
-		db_close(*db);
-		*db = NULL;
-		return -1;
-	}
-	return 0;
 }
 
 static void
@@ -155,44 +107,19 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	http_server_drain(app, (int)app->cfg->wait_ms + 5000, on_drained, app);
 }
 
-static void
-on_wakeup(void *arg)
-{
-	batch_kick(arg);
-}
-
+/* `studiod serve`: run until SIGINT/SIGTERM, then drain and stop. */
 static int
 serve(const struct config *cfg)
 {
-	struct app app = { .cfg = cfg };
+	struct app app;
 	struct event *sigint = NULL, *sigterm = NULL;
-	size_t started = 0;
-	char *token_path = NULL;
+	char *token_path = admin_token_path(cfg);
 	int rc = 1;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (open_database(cfg, &app.db) != 0)
-		return 1;
-	app.base = event_base_new();
-	app.router = router_new();
-	app.bus = bus_new(app.db, app.base, (int)cfg->bus_max_attempts,
-	    (int)cfg->bus_retry_base_ms);
-	if (app.base == NULL || app.bus == NULL || auth_init(app.db) != 0)
+	if (app_open(&app, cfg) != 0)
 		goto out;
-	app.batch = batch_new(app.base, app.db, app.bus, (int)cfg->batch_max_units);
-	bus_set_wakeup(app.bus, on_wakeup, app.batch);
-	if (http_server_new(&app) != 0)
-		goto out;
-	for (; started < NMODULES; started++) {
-		if (modules[started]->init(&app) != 0) {
-			log_error("module failed to start", "module=%s",
-			    modules[started]->name);
-			goto out;
-		}
-	}
-	token_path = admin_token_path(cfg);
-	if (bus_start(app.bus) != 0 ||
-	    auth_bootstrap_admin(app.db, token_path) != 0 ||
+	if (auth_bootstrap_admin(app.db, token_path) != 0 ||
 	    http_server_listen(&app) != 0)
 		goto out;
 	sigint = evsignal_new(app.base, SIGINT, on_signal, &app);
@@ -218,16 +145,7 @@ out:
 		event_free(sigint);
 	if (sigterm != NULL)
 		event_free(sigterm);
-	http_server_free(&app);
-	while (started > 0)
-		modules[--started]->fini(&app);
-	auth_fini();
-	batch_free(app.batch);
-	bus_free(app.bus);
-	router_free(app.router);
-	if (app.base != NULL)
-		event_base_free(app.base);
-	db_close(app.db);
+	app_close(&app);
 	free(token_path);
 	return rc;
 }
@@ -277,7 +195,7 @@ main(int argc, char **argv)
 	} else if (strcmp(command, "check") == 0) {
 		rc = check_database(cfg.db_path, cfg.pending_timeout_s, stdout);
 	} else if (strcmp(command, "migrate") == 0) {
-		rc = open_database(&cfg, &db) == 0 ? 0 : 1;
+		rc = app_open_database(&cfg, &db) == 0 ? 0 : 1;
 		db_close(db);
 	} else if (strcmp(command, "serve") == 0) {
 		rc = serve(&cfg);

@@ -22,6 +22,7 @@ struct app {
 	struct router *router;
 	struct http_server *http;
 	int draining;           /* SIGTERM seen: not ready, finishing in-flight work */
+	unsigned modules_started;
 };
 
 /*
