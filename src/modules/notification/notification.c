@@ -57,8 +57,13 @@ refund_text(const json_t *p)
 	const char *method = json_string_value(json_object_get(p,
 	    "payment_method"));
 
+	const char *status = json_string_value(json_object_get(p,
+	    "payment_status"));
+
 	if (method == NULL || strcmp(method, "none") == 0)
 		return "";
+	if (status != NULL && strcmp(status, "at_desk") == 0)
+		return " Nothing was paid online.";
 	if (json_is_true(json_object_get(p, "refund")))
 		return strcmp(method, "credits") == 0 ?
 		    " Your credits are refunded." : " Your payment is refunded.";

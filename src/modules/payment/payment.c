@@ -23,6 +23,7 @@ struct app *pay_app;
 
 static struct {
 	int http;                   /* [payment] provider = http */
+	int64_t started_ms;         /* charges older than this may have been sent */
 	int dirty;                  /* a job may be due: look after the commit */
 	struct event *timer;        /* the next retry */
 	struct {
@@ -89,6 +90,60 @@ backoff_ms(int attempts, int64_t cap)
 	return d < cap ? d : cap;
 }
 
+/*
+ * No answer: a timeout, a 5xx, a refused connection, or the breaker is open.
+ * A 5xx or a refused connection means nothing was charged, and a charge is
+ * retried up to max_attempts, then the booking fails (payment_unavailable).
+ * A timeout is different: the provider may have charged. Such a charge (or
+ * one a previous run may have sent without recording the answer) is never
+ * given up: after max_attempts the booking is rejected - its place is
+ * released - but the charge stays pending with void_requested and the
+ * worker keeps asking with the same idempotency key until the provider
+ * says what happened; a charge that went through is then refunded.
+ */
+static int
+record_transient(const struct outcome_task *t, const struct pay_job *j,
+    int void_requested)
+{
+	int sent = !t->fail_fast;
+	int attempts = j->attempts + sent;
+	int timed_out = sent && strcmp(t->error, "timeout") == 0;
+	int unknown = j->outcome_unknown || timed_out ||
+	    (j->attempts == 0 && j->due_ms < w.started_ms);
+	int64_t next = now_ms() + backoff_ms(attempts > 0 ? attempts : 1,
+	    REFUND_MAX_DELAY_MS);
+
+	w.dirty = 1;
+	if (timed_out && !j->outcome_unknown && pay_charge_mark_unknown(j->id) != 0)
+		return -1;
+	if (void_requested) {
+		/* The booking is over: ask until we know, or stop - nothing was
+		 * charged, and nothing more is to be charged for it. */
+		if (unknown)
+			return pay_charge_retry(j->id, attempts, next, t->error);
+		if (pay_charge_retry(j->id, attempts, 0, t->error) != 0)
+			return -1;
+		return pay_charge_set(j->id, "failed", NULL, t->error);
+	}
+	if (sent && attempts < pay_app->cfg->payment_max_attempts)
+		return pay_charge_retry(j->id, attempts, next, t->error);
+	if (!unknown) {
+		if (pay_charge_retry(j->id, attempts, 0, t->error) != 0 ||
+		    pay_charge_set(j->id, "failed", NULL, t->error) != 0)
+			return -1;
+	} else if (pay_charge_retry(j->id, attempts, next, t->error) != 0 ||
+	    pay_charge_void(j->id) != 0) {
+		return -1;
+	} else {
+		log_warn("giving up on the booking, not on the charge: it may have"
+		    " gone through, and will be asked again", "reservation_id=%lld",
+		    (long long)j->reservation_id);
+	}
+	return publish("payment.failed", j->reservation_id, json_pack(
+	    "{s:s, s:I}", "reason", "payment_unavailable", "amount",
+	    (json_int_t)j->amount));
+}
+
 /* Record a charge's answer (in the task's unit of work). */
 static int
 record_charge(const struct outcome_task *t)
@@ -128,17 +183,7 @@ record_charge(const struct outcome_task *t)
 	case OUT_TRANSIENT:
 		break;
 	}
-	if (!t->fail_fast && j.attempts + 1 < cfg->payment_max_attempts) {
-		w.dirty = 1;
-		return pay_charge_retry(j.id, j.attempts + 1, now_ms() +
-		    backoff_ms(j.attempts + 1, REFUND_MAX_DELAY_MS), t->error);
-	}
-	if (pay_charge_retry(j.id, j.attempts + 1, 0, t->error) != 0 ||
-	    pay_charge_set(j.id, "failed", NULL, t->error) != 0)
-		return -1;
-	return publish("payment.failed", j.reservation_id, json_pack(
-	    "{s:s, s:I}", "reason", "payment_unavailable", "amount",
-	    (json_int_t)j.amount));
+	return record_transient(t, &j, void_requested);
 }
 
 /* Record a refund's answer. A refund is never given up on. */
@@ -387,6 +432,7 @@ payment_init(struct app *app)
 	pay_app = app;
 	memset(&w, 0, sizeof w);
 	w.http = strcmp(app->cfg->payment_provider, "http") == 0;
+	w.started_ms = now_ms();
 	w.dirty = 1; /* jobs left pending by the last run go out at start */
 	if (pay_store_init(app) != 0 || provider_init(app) != 0)
 		return -1;

@@ -14,7 +14,9 @@ struct pay_job {
 	int64_t id;                 /* payments.id or payment_refunds.id */
 	int64_t reservation_id;
 	int64_t amount;
-	int attempts;
+	int attempts;               /* answers recorded (a send may be unrecorded) */
+	int64_t due_ms;             /* next_attempt_at: its creation, while attempts = 0 */
+	int outcome_unknown;        /* a request timed out: it may have charged */
 	char key[64];               /* idempotency key */
 	char charge_ref[128];       /* JOB_REFUND: the provider's charge id */
 };
@@ -41,6 +43,7 @@ int pay_charge_set(int64_t id, const char *status, const char *ref,
     const char *error);
 int pay_charge_retry(int64_t id, int attempts, int64_t next_at_ms,
     const char *error);
+int pay_charge_mark_unknown(int64_t id);
 int pay_charge_void(int64_t id);
 int pay_refund_insert(int64_t payment_id, int64_t amount);
 int pay_refund_set(int64_t id, const char *status, const char *ref,

@@ -11,7 +11,7 @@
 static struct {
 	struct db *db;
 	sqlite3_stmt *charge_insert, *charge_get, *charge_of, *charge_set,
-	    *charge_retry, *charge_void, *refund_insert, *refund_get, *refund_set,
+	    *charge_retry, *charge_void, *charge_unknown, *refund_insert, *refund_get, *refund_set,
 	    *refund_retry, *due_charges, *due_refunds, *next_due;
 } s;
 
@@ -20,7 +20,10 @@ static const struct db_stmt_def stmts[] = {
 	    " currency, status, idempotency_key, next_attempt_at, created_at,"
 	    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
 	{ &s.charge_get, "SELECT id, reservation_id, amount, attempts,"
-	    " idempotency_key, status, void_requested FROM payments WHERE id = ?" },
+	    " idempotency_key, status, void_requested, next_attempt_at,"
+	    " outcome_unknown FROM payments WHERE id = ?" },
+	{ &s.charge_unknown, "UPDATE payments SET outcome_unknown = 1"
+	    " WHERE id = ?" },
 	{ &s.charge_of, "SELECT id, status, attempts FROM payments"
 	    " WHERE reservation_id = ?" },
 	{ &s.charge_set, "UPDATE payments SET status = ?, provider_ref = ?,"
@@ -107,6 +110,8 @@ pay_charge_get(int64_t id, struct pay_job *j, char status[16],
 		copy_text(j->key, sizeof j->key, st, 4);
 		copy_text(status, 16, st, 5);
 		*void_requested = sqlite3_column_int(st, 6);
+		j->due_ms = sqlite3_column_int64(st, 7);
+		j->outcome_unknown = sqlite3_column_int(st, 8);
 	}
 	db_reset(st);
 	return rc < 0 ? -1 : rc;
@@ -184,6 +189,14 @@ int
 pay_charge_retry(int64_t id, int attempts, int64_t next_at_ms, const char *error)
 {
 	return set_retry(s.charge_retry, id, attempts, next_at_ms, error);
+}
+
+int
+pay_charge_mark_unknown(int64_t id)
+{
+	if (db_bind(s.charge_unknown, "i", id) != 0)
+		return -1;
+	return db_exec(s.db, s.charge_unknown) == 0 ? 0 : -1;
 }
 
 int

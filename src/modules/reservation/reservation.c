@@ -72,6 +72,8 @@ res_publish_state(const struct res_row *r)
 	    "created_at", (json_int_t)r->created_at,
 	    "payment_method", r->payment_method[0] ? r->payment_method : NULL,
 	    "refund", r->refund);
+	if (r->payment_status[0] != '\0')
+		json_object_set_new(p, "payment_status", json_string(r->payment_status));
 	res_class_release(&c);
 	snprintf(type, sizeof type, "reservation.%s",
 	    strcmp(r->status, "pending") == 0 ? "requested" : r->status);
