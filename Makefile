@@ -87,3 +87,12 @@ format:
 	clang-format -i $(SRC) $(UNIT_SRC) $(wildcard src/*/*.h src/*/*/*.h)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Benchmark (bench/run.sh): the release build under wrk, results in
+# bench/results.md. BENCH_PRELOAD=N first books N reservations.
+BENCH_PRELOAD ?= 0
+.PHONY: bench
+bench:
+	@tools/deps.sh --bench
+	@$(MAKE) --no-print-directory MODE=release BUILD=build build/studiod
+	BENCH_PRELOAD=$(BENCH_PRELOAD) bench/run.sh
