@@ -114,6 +114,7 @@ class Server:
         self.proc = None
         self.admin_token = None
         self.keep_dir = keep_dir
+        self.members = []           # every member made with make_member()
         self._log_file = None
         self.starts = 0
         if start:
@@ -369,17 +370,24 @@ class Server:
             cls._seq += 1
             return cls._seq
 
-    def make_member(self, name=None, email=None):
-        """Create a member as admin; returns a dict with id, token, name, email."""
+    def make_member(self, name=None, email=None, credits=None):
+        """Create a member as admin (with an initial credits grant if given);
+        returns a dict with id, token, name, email. Every member made here is
+        also listed in self.members (for whole-server checks)."""
         n = self._next()
         name = name or "Member %d" % n
         email = email or "member%d-%d@example.test" % (n, os.getpid())
-        r = self.admin("POST", "/members", {"name": name, "email": email})
+        body = {"name": name, "email": email}
+        if credits is not None:
+            body["credits"] = credits
+        r = self.admin("POST", "/members", body)
         if r.status != 201:
             raise ServerError("POST /members -> %r" % r)
         m = r.json
-        return {"id": m["id"], "token": m["token"], "name": name,
-                "email": email, "json": m}
+        member = {"id": m["id"], "token": m["token"], "name": name,
+                  "email": email, "json": m}
+        self.members.append(member)
+        return member
 
     def class_body(self, title=None, capacity=10, starts_in=datetime.timedelta(days=2),
                    duration=datetime.timedelta(hours=1), **extra):

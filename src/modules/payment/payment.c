@@ -207,7 +207,10 @@ record_refund(const struct outcome_task *t)
 		log_error("the provider refused a refund; settle it by hand",
 		    "reservation_id=%lld error=\"%s\"", (long long)j.reservation_id,
 		    t->error);
-		return pay_refund_set(j.id, "failed", NULL, t->error);
+		if (pay_refund_set(j.id, "failed", NULL, t->error) != 0)
+			return -1;
+		return publish("payment.refund_failed", j.reservation_id, json_pack(
+		    "{s:I, s:s}", "amount", (json_int_t)j.amount, "error", t->error));
 	}
 	w.dirty = 1;
 	return pay_refund_retry(j.id, j.attempts + 1, now_ms() +

@@ -61,6 +61,10 @@ static const char *const state_names[] = { "closed", "open", "half_open" };
 const char *
 breaker_state(void)
 {
+	/* Open past breaker_open_ms means the next request is the probe. */
+	if (p.state == OPEN &&
+	    now_ms() >= p.opened_at_ms + p.app->cfg->breaker_open_ms)
+		return state_names[HALF_OPEN];
 	return state_names[p.state];
 }
 

@@ -1,6 +1,7 @@
 /* payment_store.c - the payment module's SQL, prepared once. */
 #include <stdio.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "core/app.h"
 #include "core/config.h"
@@ -65,6 +66,23 @@ pay_store_fini(void)
 	db_finalize_all(stmts, NSTMTS);
 }
 
+/*
+ * An idempotency key: made once, stored in the job's row, and read from
+ * there for every attempt, so a retry (after a crash too) repeats it. The
+ * random part keeps it unique across databases: after a backup is
+ * restored, a reused reservation id must not match an old charge.
+ */
+static void
+make_key(char *key, size_t n, const char *kind, int64_t id)
+{
+	unsigned char rnd[8];
+	char hex[sizeof rnd * 2 + 1];
+
+	randombytes_buf(rnd, sizeof rnd);
+	sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+	snprintf(key, n, "studiod-%s-%lld-%s", kind, (long long)id, hex);
+}
+
 int
 pay_charge_insert(int64_t reservation_id, int64_t member_id, int64_t amount,
     const char *status, int64_t *id)
@@ -72,8 +90,7 @@ pay_charge_insert(int64_t reservation_id, int64_t member_id, int64_t amount,
 	char key[64];
 	int64_t now = now_s();
 
-	/* Derived from the reservation: the same charge always has the same key. */
-	snprintf(key, sizeof key, "studiod-charge-%lld", (long long)reservation_id);
+	make_key(key, sizeof key, "charge", reservation_id);
 	if (db_bind(s.charge_insert, "iiitttiii", reservation_id, member_id, amount,
 	    pay_app->cfg->payment_currency, status, key, now_ms(), now, now) != 0 ||
 	    db_exec(s.db, s.charge_insert) != 0)
@@ -213,7 +230,7 @@ pay_refund_insert(int64_t payment_id, int64_t amount)
 	char key[64];
 	int64_t now = now_s();
 
-	snprintf(key, sizeof key, "studiod-refund-%lld", (long long)payment_id);
+	make_key(key, sizeof key, "refund", payment_id);
 	if (db_bind(s.refund_insert, "iitiii", payment_id, amount, key, now_ms(),
 	    now, now) != 0)
 		return -1;

@@ -193,6 +193,20 @@ on_not_paid(const struct bus_event *ev, void *arg)
 	    reason ? reason : "payment_failed");
 }
 
+/* payment.refund_failed: the provider refused; the studio must settle it. */
+static int
+on_refund_failed(const struct bus_event *ev, void *arg)
+{
+	struct res_row r;
+	int rc = load_named(ev, &r);
+
+	(void)arg;
+	if (rc <= 0)
+		return rc;
+	snprintf(r.payment_status, sizeof r.payment_status, "refund_failed");
+	return res_store_set_payment(&r);
+}
+
 /* credits.refunded / payment.refunded */
 static int
 on_refunded(const struct bus_event *ev, void *arg)
@@ -296,6 +310,7 @@ static const struct bus_route routes[] = {
 	{ "payment.failed", on_not_paid },
 	{ "credits.refunded", on_refunded },
 	{ "payment.refunded", on_refunded },
+	{ "payment.refund_failed", on_refund_failed },
 	{ "member.created", on_member_created },
 	{ BUS_DEAD_LETTERED, on_dead_letter },
 	{ NULL, NULL },
