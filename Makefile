@@ -17,7 +17,11 @@ CFLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-ifeq ($(MODE),test)
+ifeq ($(MODE),fuzz)
+CFLAGS   += -O1 -g -fno-omit-frame-pointer \
+            -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all -DSTUDIOD_FUZZ -Wno-unused-command-line-argument
+else ifeq ($(MODE),test)
 CFLAGS   += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=all -DSTUDIOD_TEST_HOOKS
 LDFLAGS  += -fsanitize=address,undefined
@@ -32,8 +36,11 @@ GEN        := $(BUILD)/gen/migrations.c
 LIB_OBJ    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/migrations.o
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ   := $(patsubst tests/unit/%.c,$(BUILD)/obj/tests/%.o,$(UNIT_SRC))
+FUZZERS    := fuzz_http fuzz_config
+REPLAYS    := $(patsubst %,$(BUILD)/%_replay,$(FUZZERS))
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps run test test-unit test-e2e clean format
+.PHONY: all deps run test test-unit test-e2e test-fuzz-replay soak fuzz clean format
 
 all: $(BUILD)/studiod
 
@@ -44,6 +51,15 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
 $(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# A fuzz target with a plain main() that replays corpus files: make test
+# runs the corpus under the sanitizers without needing clang.
+$(BUILD)/%_replay: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/fuzz/%.o: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -71,14 +87,48 @@ run: deps
 # sanitizer build.
 test: deps
 	@$(MAKE) --no-print-directory MODE=test BUILD=build/test \
-	    build/test/studiod build/test/unit_tests
-	@$(MAKE) --no-print-directory test-unit test-e2e
+	    build/test/studiod build/test/unit_tests \
+	    $(patsubst %,build/test/%_replay,$(FUZZERS))
+	@$(MAKE) --no-print-directory test-unit test-fuzz-replay test-e2e
 
 test-unit:
 	build/test/unit_tests
 
+test-fuzz-replay:
+	@for f in $(FUZZERS); do \
+	    echo "replaying tests/fuzz/corpus/$${f#fuzz_} through $$f"; \
+	    build/test/$${f}_replay tests/fuzz/corpus/$${f#fuzz_} || exit 1; \
+	done
+
 test-e2e:
 	$(PYTHON) tests/e2e/run.py --bin build/test/studiod
+
+# The long crash loop: 25 rounds of SIGKILL under load (make test runs 3).
+soak: deps
+	@$(MAKE) --no-print-directory MODE=test BUILD=build/test build/test/studiod
+	STUDIOD_CRASH_ITERATIONS=$${STUDIOD_CRASH_ITERATIONS:-25} \
+	STUDIOD_LOAD_SECONDS=$${STUDIOD_LOAD_SECONDS:-15} \
+	    $(PYTHON) tests/e2e/run.py --bin build/test/studiod \
+	    -k test_crash_loop -k test_load
+
+# libFuzzer (clang): each target runs FUZZ_SECONDS, starting from
+# tests/fuzz/corpus/<name>; new inputs go to build/fuzz/corpus/<name>,
+# crashes to build/fuzz/crash-*. Copy a crash into tests/fuzz/corpus/ to
+# keep it as a regression input.
+fuzz: deps
+	@tools/deps.sh --fuzz
+	@$(MAKE) --no-print-directory MODE=fuzz BUILD=build/fuzz CC=clang \
+	    $(patsubst %,build/fuzz/%,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	    c=$${f#fuzz_}; mkdir -p build/fuzz/corpus/$$c; \
+	    echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
+	    build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+	        -artifact_prefix=build/fuzz/ build/fuzz/corpus/$$c \
+	        tests/fuzz/corpus/$$c || exit 1; \
+	done
+
+build/fuzz/fuzz_%: build/fuzz/obj/fuzz/fuzz_%.o $(LIB_OBJ)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 clean:
 	rm -rf build

@@ -6,6 +6,7 @@ set -eu
 packages="build-essential pkg-config libevent-dev libsqlite3-dev libjansson-dev \
 libsodium-dev libsystemd-dev check python3"
 [ "${1:-}" = "--bench" ] && packages="$packages wrk"
+[ "${1:-}" = "--fuzz" ] && packages="$packages clang libclang-rt-14-dev"
 
 missing=""
 command -v cc >/dev/null 2>&1 || missing=yes
@@ -17,6 +18,9 @@ if [ -z "$missing" ]; then
 	done
 fi
 if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null 2>&1; then
+	missing=yes
+fi
+if [ "${1:-}" = "--fuzz" ] && ! command -v clang >/dev/null 2>&1; then
 	missing=yes
 fi
 [ -z "$missing" ] && exit 0

@@ -554,6 +554,14 @@ reply_now:
 	send_reply(req);
 }
 
+#if defined(STUDIOD_TEST_HOOKS) || defined(STUDIOD_FUZZ)
+void
+http_server_handle(struct app *app, struct evhttp_request *req)
+{
+	on_request(req, app->http);
+}
+#endif
+
 /* Core routes. */
 
 static int

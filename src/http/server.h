@@ -19,4 +19,11 @@ void http_server_drain(struct app *app, int deadline_ms, void (*done)(void *),
     void *arg);
 void http_server_free(struct app *app);
 
+#if defined(STUDIOD_TEST_HOOKS) || defined(STUDIOD_FUZZ)
+struct evhttp_request;
+/* Fuzzing only: treat req (built by hand, with no connection) as if it had
+ * just arrived; the reply frees it. */
+void http_server_handle(struct app *app, struct evhttp_request *req);
+#endif
+
 #endif
