@@ -203,14 +203,57 @@ time_parse_rfc3339(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Two digits of v at p. */
+static void
+put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/*
+ * Civil date from days since 1970-01-01 (Howard Hinnant's algorithm): plain
+ * arithmetic, no locale and no time zone, several times faster than
+ * gmtime_r + strftime on the list endpoints that format hundreds of times.
+ */
 void
 time_format_rfc3339(int64_t t, char buf[static 21])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	int64_t days = t / 86400, secs = t % 86400, era, doe, yoe, doy, mp, y;
+	int m, d;
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	y = yoe + era * 400 + (m <= 2);
+	if (y < 0 || y > 9999) {
+		snprintf(buf, 21, "%s", y < 0 ? "0000-01-01T00:00:00Z" :
+		    "9999-12-31T23:59:59Z");
+		return;
+	}
+	put2(buf, (int)(y / 100));
+	put2(buf + 2, (int)(y % 100));
+	buf[4] = '-';
+	put2(buf + 5, m);
+	buf[7] = '-';
+	put2(buf + 8, d);
+	buf[10] = 'T';
+	put2(buf + 11, (int)(secs / 3600));
+	buf[13] = ':';
+	put2(buf + 14, (int)(secs / 60 % 60));
+	buf[16] = ':';
+	put2(buf + 17, (int)(secs % 60));
+	buf[19] = 'Z';
+	buf[20] = '\0';
 }
 
 int

@@ -78,10 +78,23 @@ json_t *http_list(json_t *items, int64_t next);
 /* A Unix time as an RFC 3339 UTC JSON string; json null for t < 0. */
 json_t *http_time(int64_t t);
 
+/*
+ * Set a member of a reply object without jansson's per-call format parsing
+ * and UTF-8 checks: key is one of our literals, and strings come from our
+ * own database (checked when they came in). jput_str takes NULL as null.
+ */
+void jput_int(json_t *o, const char *key, int64_t v);
+void jput_str(json_t *o, const char *key, const char *s);
+void jput_bool(json_t *o, const char *key, int b);
+void jput_time(json_t *o, const char *key, int64_t t);
+
 /* Replies. Each steals body. */
 void http_reply(struct http_req *req, int status, json_t *body);
 void http_reply_at(struct http_req *req, int status, json_t *body,
     const char *location);
+/* A body already serialised as JSON (a cached reply); the text is copied. */
+void http_reply_text(struct http_req *req, int status, const char *json,
+    size_t len);
 /* An RFC 9457 problem; `extra` (may be NULL) is merged in and stolen. */
 void http_problem_x(struct http_req *req, int status, const char *code,
     const char *title, json_t *extra, const char *detail, ...)

@@ -53,6 +53,8 @@ struct http_req {
 	json_t *body;
 	int status;                 /* 0 until a reply is set */
 	json_t *reply;
+	char *reply_text;           /* or a body serialised already */
+	size_t reply_len;
 	int is_problem;
 	char *location;
 	char allow[80];
@@ -114,7 +116,9 @@ http_request_id(struct http_req *req)
 static void
 set_reply(struct http_req *req, int status, json_t *body, int is_problem)
 {
-	json_decref(req->reply);    /* a later reply replaces an earlier one */
+	free(req->reply_text);      /* a later reply replaces an earlier one */
+	req->reply_text = NULL;
+	json_decref(req->reply);
 	req->status = status;
 	req->reply = body;
 	req->is_problem = is_problem;
@@ -124,6 +128,15 @@ void
 http_reply(struct http_req *req, int status, json_t *body)
 {
 	set_reply(req, status, body, 0);
+}
+
+void
+http_reply_text(struct http_req *req, int status, const char *json, size_t len)
+{
+	set_reply(req, status, NULL, 0);
+	req->reply_text = xmalloc(len);
+	memcpy(req->reply_text, json, len);
+	req->reply_len = len;
 }
 
 void
@@ -268,6 +281,38 @@ http_time(int64_t t)
 	return json_string(buf);
 }
 
+void
+jput_int(json_t *o, const char *key, int64_t v)
+{
+	json_object_set_new_nocheck(o, key, json_integer(v));
+}
+
+void
+jput_str(json_t *o, const char *key, const char *str)
+{
+	json_object_set_new_nocheck(o, key, str ? json_string_nocheck(str) :
+	    json_null());
+}
+
+void
+jput_bool(json_t *o, const char *key, int b)
+{
+	json_object_set_new_nocheck(o, key, json_boolean(b));
+}
+
+void
+jput_time(json_t *o, const char *key, int64_t t)
+{
+	char buf[21];
+
+	if (t < 0) {
+		json_object_set_new_nocheck(o, key, json_null());
+		return;
+	}
+	time_format_rfc3339(t, buf);
+	json_object_set_new_nocheck(o, key, json_stringn_nocheck(buf, 20));
+}
+
 /* Waiting for a saga. */
 
 static void
@@ -303,6 +348,7 @@ req_free(struct http_req *req)
 	evhttp_clear_headers(&req->query);
 	json_decref(req->body);
 	json_decref(req->reply);
+	free(req->reply_text);
 	free(req->location);
 	free(req);
 }
@@ -315,6 +361,25 @@ on_complete(struct evhttp_request *ev, void *arg)
 	(void)ev;
 	srv->unflushed--;
 	check_drained(srv);
+}
+
+static void
+free_dumped(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/* Serialise j and hand the text to out by reference (no copy). */
+static void
+add_json(struct evbuffer *out, const json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+
+	if (text != NULL &&
+	    evbuffer_add_reference(out, text, strlen(text), free_dumped, NULL) != 0)
+		free(text);
 }
 
 static const char *
@@ -338,7 +403,6 @@ send_reply(struct http_req *req)
 	struct http_server *srv = req->srv;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
 	struct evbuffer *out = evhttp_request_get_output_buffer(req->ev);
-	char *text;
 
 	if (req->status == 0)
 		(void)http_internal_error(req);
@@ -354,11 +418,10 @@ send_reply(struct http_req *req)
 		evhttp_add_header(h, "Retry-After", "1");
 	if (srv->app->draining)
 		evhttp_add_header(h, "Connection", "close");
-	text = json_dumps(req->reply, JSON_COMPACT);
-	if (text != NULL) {
-		evbuffer_add(out, text, strlen(text));
-		free(text);
-	}
+	if (req->reply_text != NULL)
+		evbuffer_add(out, req->reply_text, req->reply_len);
+	else
+		add_json(out, req->reply);
 	log_set_context(req->rid);
 	log_info("request", "method=%s path=\"%s\" status=%d us=%lld",
 	    method_name(evhttp_request_get_command(req->ev)),

@@ -14,20 +14,25 @@ json_t *
 class_to_json(const struct class_row *c)
 {
 	int64_t remaining = c->capacity - c->booked;
+	json_t *j = json_object();
 
-	return json_pack("{s:I, s:s, s:s?, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
-	    " s:b, s:s, s:i, s:n, s:o, s:o}",
-	    "id", (json_int_t)c->id, "title", c->title,
-	    "instructor", c->instructor,
-	    "starts_at", http_time(c->starts_at), "ends_at", http_time(c->ends_at),
-	    "capacity", (json_int_t)c->capacity, "booked", (json_int_t)c->booked,
-	    "remaining", (json_int_t)(c->cancelled || remaining < 0 ? 0 : remaining),
-	    "price", (json_int_t)c->price, "credits", (json_int_t)c->credits,
-	    "requires_approval", c->requires_approval,
-	    "status", c->cancelled ? "cancelled" : "scheduled",
-	    "review_count", 0, "rating_avg",
-	    "created_at", http_time(c->created_at),
-	    "updated_at", http_time(c->updated_at));
+	jput_int(j, "id", c->id);
+	jput_str(j, "title", c->title);
+	jput_str(j, "instructor", c->instructor);
+	jput_time(j, "starts_at", c->starts_at);
+	jput_time(j, "ends_at", c->ends_at);
+	jput_int(j, "capacity", c->capacity);
+	jput_int(j, "booked", c->booked);
+	jput_int(j, "remaining", c->cancelled || remaining < 0 ? 0 : remaining);
+	jput_int(j, "price", c->price);
+	jput_int(j, "credits", c->credits);
+	jput_bool(j, "requires_approval", c->requires_approval);
+	jput_str(j, "status", c->cancelled ? "cancelled" : "scheduled");
+	jput_int(j, "review_count", 0);
+	jput_str(j, "rating_avg", NULL);
+	jput_time(j, "created_at", c->created_at);
+	jput_time(j, "updated_at", c->updated_at);
+	return j;
 }
 
 json_t *
@@ -150,6 +155,7 @@ static void
 class_fini(struct app *app)
 {
 	(void)app;
+	class_http_fini();
 	class_store_fini();
 }
 

@@ -90,13 +90,72 @@ out:
 	return rc;
 }
 
+/*
+ * The schedule is what every visitor reads, and it changes only when this
+ * module writes (a class or a place), so its pages are cached by query
+ * until the next write. Reads run only between batches, never inside an
+ * open transaction, so a cached page always shows committed state.
+ */
+#define SCHEDULE_CACHE 32
+
+static struct {
+	struct {
+		char key[96];
+		uint64_t generation;
+		char *body;
+		size_t len;
+	} page[SCHEDULE_CACHE];
+	unsigned next;              /* the slot replaced next (round robin) */
+} schedule;
+
+static int
+schedule_cached(struct http_req *req, const char *key)
+{
+	uint64_t now = class_store_generation();
+
+	for (int i = 0; i < SCHEDULE_CACHE; i++)
+		if (schedule.page[i].body != NULL &&
+		    schedule.page[i].generation == now &&
+		    strcmp(schedule.page[i].key, key) == 0) {
+			http_reply_text(req, 200, schedule.page[i].body,
+			    schedule.page[i].len);
+			return 1;
+		}
+	return 0;
+}
+
+static void
+schedule_store(const char *key, json_t *page)
+{
+	unsigned slot = schedule.next++ % SCHEDULE_CACHE;
+	char *text = json_dumps(page, JSON_COMPACT);
+
+	if (text == NULL)
+		return;
+	free(schedule.page[slot].body);
+	snprintf(schedule.page[slot].key, sizeof schedule.page[slot].key, "%s", key);
+	schedule.page[slot].generation = class_store_generation();
+	schedule.page[slot].body = text;
+	schedule.page[slot].len = strlen(text);
+}
+
+void
+class_http_fini(void)
+{
+	for (int i = 0; i < SCHEDULE_CACHE; i++) {
+		free(schedule.page[i].body);
+		schedule.page[i].body = NULL;
+	}
+}
+
 /* GET /classes?from=&to=&limit=&after= */
 static int
 list_classes(struct http_req *req)
 {
 	const char *from_s = http_query(req, "from"), *to_s = http_query(req, "to");
 	int64_t from = 0, to = INT64_MAX, limit, after, next;
-	json_t *errors = json_array(), *items;
+	json_t *errors = json_array(), *items, *page;
+	char key[96];
 
 	if (from_s != NULL && time_parse_rfc3339(from_s, &from) != 0)
 		json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
@@ -111,12 +170,18 @@ list_classes(struct http_req *req)
 	json_decref(errors);
 	if (http_page(req, &limit, &after) != 0)
 		return -1;
+	snprintf(key, sizeof key, "%lld/%lld/%lld/%lld", (long long)from,
+	    (long long)to, (long long)limit, (long long)after);
+	if (schedule_cached(req, key))
+		return 0;
 	items = json_array();
 	if (class_store_list(from, to, after, limit, items, &next) != 0) {
 		json_decref(items);
 		return -1;
 	}
-	http_reply(req, 200, http_list(items, next));
+	page = http_list(items, next);
+	schedule_store(key, page);
+	http_reply(req, 200, page);
 	return 0;
 }
 

@@ -36,6 +36,8 @@ int class_store_cancel(int64_t id);
 /* Classes starting in [from, to) with id > after, up to limit, as JSON. */
 int class_store_list(int64_t from, int64_t to, int64_t after, int64_t limit,
     json_t *items, int64_t *next);
+/* Bumped by every write to classes or places: what was read before is stale. */
+uint64_t class_store_generation(void);
 /* Hold a place: 1 held, 0 already held for this reservation, -1 error. */
 int class_store_hold(int64_t reservation_id, int64_t class_id,
     int64_t member_id);
@@ -49,5 +51,6 @@ json_t *class_event_payload(const struct class_row *c);
 
 /* class_http.c */
 void class_http_init(struct app *app);
+void class_http_fini(void);
 
 #endif

@@ -12,6 +12,7 @@
 
 static struct {
 	struct db *db;
+	uint64_t generation;
 	sqlite3_stmt *get, *insert, *update, *cancel, *list, *hold, *book,
 	    *release, *unbook;
 } s;
@@ -77,6 +78,12 @@ read_row(sqlite3_stmt *st, struct class_row *c)
 	c->updated_at = sqlite3_column_int64(st, 12);
 }
 
+uint64_t
+class_store_generation(void)
+{
+	return s.generation;
+}
+
 int
 class_store_get(int64_t id, struct class_row *out)
 {
@@ -100,6 +107,7 @@ class_store_insert(struct class_row *c)
 	    (int64_t)c->requires_approval, c->created_at, c->updated_at) != 0 ||
 	    db_exec(s.db, s.insert) != 0)
 		return -1;
+	s.generation++;
 	c->id = db_last_insert_id(s.db);
 	return 0;
 }
@@ -111,6 +119,7 @@ class_store_update(const struct class_row *c)
 	    c->ends_at, c->capacity, c->price, c->credits,
 	    (int64_t)c->requires_approval, c->updated_at, c->id) != 0)
 		return -1;
+	s.generation++;
 	return db_exec(s.db, s.update) == 0 ? 0 : -1;
 }
 
@@ -119,6 +128,7 @@ class_store_cancel(int64_t id)
 {
 	if (db_bind(s.cancel, "ii", now_s(), id) != 0)
 		return -1;
+	s.generation++;
 	return db_exec(s.db, s.cancel) == 0 ? 0 : -1;
 }
 
@@ -157,6 +167,7 @@ class_store_hold(int64_t reservation_id, int64_t class_id, int64_t member_id)
 		return -1;
 	if (db_changes(s.db) == 0)
 		return 0;
+	s.generation++;
 	if (db_bind(s.book, "i", class_id) != 0 || db_exec(s.db, s.book) != 0)
 		return -1;
 	return 1;
@@ -178,6 +189,7 @@ class_store_release(int64_t reservation_id, int64_t *class_id)
 	db_reset(s.release);
 	if (rc != 1)
 		return rc < 0 ? -1 : 0;
+	s.generation++;
 	if (db_bind(s.unbook, "i", *class_id) != 0 ||
 	    db_exec(s.db, s.unbook) != 0)
 		return -1;

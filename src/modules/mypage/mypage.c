@@ -76,7 +76,7 @@ list_mine(struct http_req *req)
 {
 	int64_t limit, after, next = 0, count = 0;
 	sqlite3_stmt *st = p.list;
-	json_t *items;
+	json_t *items, *item;
 	int rc;
 
 	if (http_page(req, &limit, &after) != 0)
@@ -90,19 +90,19 @@ list_mine(struct http_req *req)
 		if (count++ == limit)
 			break;
 		next = id;
-		json_array_append_new(items, json_pack(
-		    "{s:I, s:I, s:s, s:o, s:o, s:s, s:s?, s:I, s:I, s:o, s:o}",
-		    "id", (json_int_t)id,
-		    "class_id", (json_int_t)sqlite3_column_int64(st, 1),
-		    "class_title", (const char *)sqlite3_column_text(st, 2),
-		    "starts_at", http_time(sqlite3_column_int64(st, 3)),
-		    "ends_at", http_time(sqlite3_column_int64(st, 4)),
-		    "status", (const char *)sqlite3_column_text(st, 5),
-		    "reason", (const char *)sqlite3_column_text(st, 6),
-		    "price", (json_int_t)sqlite3_column_int64(st, 7),
-		    "credits", (json_int_t)sqlite3_column_int64(st, 8),
-		    "created_at", http_time(sqlite3_column_int64(st, 9)),
-		    "updated_at", http_time(sqlite3_column_int64(st, 10))));
+		item = json_object();
+		jput_int(item, "id", id);
+		jput_int(item, "class_id", sqlite3_column_int64(st, 1));
+		jput_str(item, "class_title", (const char *)sqlite3_column_text(st, 2));
+		jput_time(item, "starts_at", sqlite3_column_int64(st, 3));
+		jput_time(item, "ends_at", sqlite3_column_int64(st, 4));
+		jput_str(item, "status", (const char *)sqlite3_column_text(st, 5));
+		jput_str(item, "reason", (const char *)sqlite3_column_text(st, 6));
+		jput_int(item, "price", sqlite3_column_int64(st, 7));
+		jput_int(item, "credits", sqlite3_column_int64(st, 8));
+		jput_time(item, "created_at", sqlite3_column_int64(st, 9));
+		jput_time(item, "updated_at", sqlite3_column_int64(st, 10));
+		json_array_append_new(items, item);
 	}
 	db_reset(st);
 	if (rc < 0) {

@@ -110,7 +110,7 @@ static int
 list_notifications(struct http_req *req)
 {
 	int64_t limit, after, next = 0, count = 0;
-	json_t *items;
+	json_t *items, *item;
 	int rc;
 
 	if (http_page(req, &limit, &after) != 0)
@@ -124,13 +124,14 @@ list_notifications(struct http_req *req)
 		if (count++ == limit)
 			break;
 		next = id;
-		json_array_append_new(items, json_pack("{s:I, s:s, s:I, s:I, s:s, s:o}",
-		    "id", (json_int_t)id,
-		    "kind", (const char *)sqlite3_column_text(n.list, 1),
-		    "reservation_id", (json_int_t)sqlite3_column_int64(n.list, 2),
-		    "class_id", (json_int_t)sqlite3_column_int64(n.list, 3),
-		    "message", (const char *)sqlite3_column_text(n.list, 4),
-		    "created_at", http_time(sqlite3_column_int64(n.list, 5))));
+		item = json_object();
+		jput_int(item, "id", id);
+		jput_str(item, "kind", (const char *)sqlite3_column_text(n.list, 1));
+		jput_int(item, "reservation_id", sqlite3_column_int64(n.list, 2));
+		jput_int(item, "class_id", sqlite3_column_int64(n.list, 3));
+		jput_str(item, "message", (const char *)sqlite3_column_text(n.list, 4));
+		jput_time(item, "created_at", sqlite3_column_int64(n.list, 5));
+		json_array_append_new(items, item);
 	}
 	db_reset(n.list);
 	if (rc < 0) {

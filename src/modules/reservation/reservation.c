@@ -22,22 +22,27 @@ struct app *res_app;
 json_t *
 res_to_json(const struct res_row *r)
 {
-	json_t *j = json_pack("{s:I, s:I, s:I, s:s, s:s?, s:I, s:I, s:o, s:o}",
-	    "id", (json_int_t)r->id, "class_id", (json_int_t)r->class_id,
-	    "member_id", (json_int_t)r->member_id, "status", r->status,
-	    "reason", r->reason[0] ? r->reason : NULL,
-	    "price", (json_int_t)r->price, "credits", (json_int_t)r->credits,
-	    "created_at", http_time(r->created_at),
-	    "updated_at", http_time(r->updated_at));
+	json_t *j = json_object(), *p;
 
+	jput_int(j, "id", r->id);
+	jput_int(j, "class_id", r->class_id);
+	jput_int(j, "member_id", r->member_id);
+	jput_str(j, "status", r->status);
+	jput_str(j, "reason", r->reason[0] ? r->reason : NULL);
+	jput_int(j, "price", r->price);
+	jput_int(j, "credits", r->credits);
+	jput_time(j, "created_at", r->created_at);
+	jput_time(j, "updated_at", r->updated_at);
 	/* A free booking has no payment; credits and cards do. */
-	if (r->payment_method[0] != '\0')
-		json_object_set_new(j, "payment", json_pack(
-		    "{s:s, s:s?, s:I, s:s?, s:I}", "method", r->payment_method,
-		    "status", r->payment_status[0] ? r->payment_status : NULL,
-		    "amount", (json_int_t)r->payment_amount,
-		    "provider_ref", r->provider_ref[0] ? r->provider_ref : NULL,
-		    "refunded", (json_int_t)r->refunded_amount));
+	if (r->payment_method[0] != '\0') {
+		p = json_object();
+		jput_str(p, "method", r->payment_method);
+		jput_str(p, "status", r->payment_status[0] ? r->payment_status : NULL);
+		jput_int(p, "amount", r->payment_amount);
+		jput_str(p, "provider_ref", r->provider_ref[0] ? r->provider_ref : NULL);
+		jput_int(p, "refunded", r->refunded_amount);
+		json_object_set_new_nocheck(j, "payment", p);
+	}
 	return j;
 }
 
@@ -61,19 +66,23 @@ res_publish_state(const struct res_row *r)
 
 	if (rc < 0)
 		return -1;
-	p = json_pack("{s:I, s:I, s:I, s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:I,"
-	    " s:s?, s:b}",
-	    "reservation_id", (json_int_t)r->id, "class_id", (json_int_t)r->class_id,
-	    "member_id", (json_int_t)r->member_id, "status", r->status,
-	    "reason", r->reason[0] ? r->reason : NULL,
-	    "class_title", rc == 1 ? c.title : "",
-	    "starts_at", (json_int_t)c.starts_at, "ends_at", (json_int_t)c.ends_at,
-	    "price", (json_int_t)r->price, "credits", (json_int_t)r->credits,
-	    "created_at", (json_int_t)r->created_at,
-	    "payment_method", r->payment_method[0] ? r->payment_method : NULL,
-	    "refund", r->refund);
+	p = json_object();
+	jput_int(p, "reservation_id", r->id);
+	jput_int(p, "class_id", r->class_id);
+	jput_int(p, "member_id", r->member_id);
+	jput_str(p, "status", r->status);
+	jput_str(p, "reason", r->reason[0] ? r->reason : NULL);
+	jput_str(p, "class_title", rc == 1 ? c.title : "");
+	jput_int(p, "starts_at", c.starts_at);
+	jput_int(p, "ends_at", c.ends_at);
+	jput_int(p, "price", r->price);
+	jput_int(p, "credits", r->credits);
+	jput_int(p, "created_at", r->created_at);
+	jput_str(p, "payment_method", r->payment_method[0] ? r->payment_method :
+	    NULL);
+	jput_bool(p, "refund", r->refund);
 	if (r->payment_status[0] != '\0')
-		json_object_set_new(p, "payment_status", json_string(r->payment_status));
+		jput_str(p, "payment_status", r->payment_status);
 	res_class_release(&c);
 	snprintf(type, sizeof type, "reservation.%s",
 	    strcmp(r->status, "pending") == 0 ? "requested" : r->status);
