@@ -17,7 +17,9 @@ CFLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-ifeq ($(MODE),fuzz)
+ifeq ($(MODE),valgrind)
+CFLAGS   += -O1 -g -DSTUDIOD_TEST_HOOKS
+else ifeq ($(MODE),fuzz)
 CFLAGS   += -O1 -g -fno-omit-frame-pointer \
             -fsanitize=fuzzer-no-link,address,undefined \
             -fno-sanitize-recover=all -DSTUDIOD_FUZZ -Wno-unused-command-line-argument
@@ -40,7 +42,8 @@ FUZZERS    := fuzz_http fuzz_config
 REPLAYS    := $(patsubst %,$(BUILD)/%_replay,$(FUZZERS))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps run test test-unit test-e2e test-fuzz-replay soak fuzz clean format
+.PHONY: all deps run test test-unit test-e2e test-fuzz-replay test-valgrind soak fuzz \
+        clean format
 
 all: $(BUILD)/studiod
 
@@ -102,6 +105,23 @@ test-fuzz-replay:
 
 test-e2e:
 	$(PYTHON) tests/e2e/run.py --bin build/test/studiod
+
+# The unit suites and the end-to-end suites with the server under valgrind
+# (a build without sanitizers). Tests that measure time (the payment
+# breaker and timeouts, the load and crash loops) are left out: valgrind
+# slows the server twenty times. Any valgrind error or definite leak fails.
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite --show-leak-kinds=definite
+VALGRIND_E2E := test_yoga test_auth test_hostile test_idempotency \
+            test_delete_class test_crash test_check test_schedule test_config \
+            test_race CreditsTest
+test-valgrind: deps
+	@tools/deps.sh --valgrind
+	@$(MAKE) --no-print-directory MODE=valgrind BUILD=build/valgrind \
+	    build/valgrind/studiod build/valgrind/unit_tests
+	CK_FORK=no $(VALGRIND) build/valgrind/unit_tests
+	STUDIOD_WRAPPER="$(VALGRIND)" $(PYTHON) tests/e2e/run.py \
+	    --bin build/valgrind/studiod $(patsubst %,-k %,$(VALGRIND_E2E))
 
 # The long crash loop: 25 rounds of SIGKILL under load (make test runs 3).
 soak: deps

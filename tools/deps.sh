@@ -7,6 +7,7 @@ packages="build-essential pkg-config libevent-dev libsqlite3-dev libjansson-dev 
 libsodium-dev libsystemd-dev check python3"
 [ "${1:-}" = "--bench" ] && packages="$packages wrk"
 [ "${1:-}" = "--fuzz" ] && packages="$packages clang libclang-rt-14-dev"
+[ "${1:-}" = "--valgrind" ] && packages="$packages valgrind"
 
 missing=""
 command -v cc >/dev/null 2>&1 || missing=yes
@@ -21,6 +22,9 @@ if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null 2>&1; then
 	missing=yes
 fi
 if [ "${1:-}" = "--fuzz" ] && ! command -v clang >/dev/null 2>&1; then
+	missing=yes
+fi
+if [ "${1:-}" = "--valgrind" ] && ! command -v valgrind >/dev/null 2>&1; then
 	missing=yes
 fi
 [ -z "$missing" ] && exit 0

@@ -17,6 +17,7 @@ import datetime
 import http.client
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -57,6 +58,12 @@ def iso(dt):
 
 def now_utc():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+# `make test-valgrind` runs the server under valgrind: STUDIOD_WRAPPER is the
+# command put in front of the binary, and everything waits longer.
+WRAPPER = shlex.split(os.environ.get("STUDIOD_WRAPPER", ""))
+SLOW = 20.0 if WRAPPER else 1.0
 
 
 def base_env():
@@ -138,8 +145,9 @@ class Server:
         self._log_file.write(b"===== start %d =====\n" % self.starts)
         self._log_file.flush()
         self.starts += 1
+        timeout *= SLOW
         self.proc = subprocess.Popen(
-            [self.bin] + self.args, cwd=self.dir, env=self.env,
+            WRAPPER + [self.bin] + self.args, cwd=self.dir, env=self.env,
             stdin=subprocess.DEVNULL, stdout=self._log_file,
             stderr=subprocess.STDOUT)
         self.wait_healthy(timeout)
@@ -217,6 +225,7 @@ class Server:
 
     def stop(self, timeout=10.0, check=True):
         """SIGTERM, wait, and (check=True) assert exit 0 and a clean log."""
+        timeout *= SLOW
         if self.proc is None:
             return None
         proc = self.proc
