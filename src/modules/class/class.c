@@ -3,6 +3,7 @@
 
 #include "core/bus.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
@@ -61,12 +62,6 @@ payment_method(const struct class_row *c)
 	return c->price > 0 ? "card" : "none";
 }
 
-static int64_t
-payload_int(const struct bus_event *ev, const char *key)
-{
-	return (int64_t)json_integer_value(json_object_get(ev->payload, key));
-}
-
 /*
  * reservation.requested: hold a place, or say why not. The checks repeat
  * the reservation module's quick ones on purpose: this is the authority,
@@ -75,9 +70,9 @@ payload_int(const struct bus_event *ev, const char *key)
 static int
 on_reservation_requested(const struct bus_event *ev, void *arg)
 {
-	int64_t rid = payload_int(ev, "reservation_id");
-	int64_t class_id = payload_int(ev, "class_id");
-	int64_t member_id = payload_int(ev, "member_id");
+	int64_t rid = jget_int(ev->payload, "reservation_id");
+	int64_t class_id = jget_int(ev->payload, "class_id");
+	int64_t member_id = jget_int(ev->payload, "member_id");
 	struct class_row c;
 	const char *refusal = NULL;
 	json_t *payload;
@@ -119,7 +114,7 @@ on_reservation_requested(const struct bus_event *ev, void *arg)
 static int
 on_reservation_ended(const struct bus_event *ev, void *arg)
 {
-	int64_t rid = payload_int(ev, "reservation_id"), class_id = 0;
+	int64_t rid = jget_int(ev->payload, "reservation_id"), class_id = 0;
 	int rc;
 
 	(void)arg;

@@ -12,6 +12,7 @@
 
 #include "core/bus.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/auth.h"
@@ -228,7 +229,7 @@ change_credits(struct http_req *req)
 			http_not_found(req, "member", id);
 		goto out;
 	}
-	balance = (int64_t)json_integer_value(json_object_get(j, "credits"));
+	balance = jget_int(j, "credits");
 	json_decref(j);
 	if (balance + amount < 0) {
 		http_problem_x(req, 409, "insufficient_credits", "Insufficient credits",
@@ -269,7 +270,7 @@ list_credits(struct http_req *req)
 	j = member_load(id, &err);
 	if (j == NULL)
 		return err ? -1 : http_not_found(req, "member", id);
-	b = (int64_t)json_integer_value(json_object_get(j, "credits"));
+	b = jget_int(j, "credits");
 	json_decref(j);
 	if (db_bind(st, "iii", id, after, limit + 1) != 0)
 		return -1;
@@ -298,21 +299,14 @@ list_credits(struct http_req *req)
 	return 0;
 }
 
-static int64_t
-payload_int(const struct bus_event *ev, const char *key)
-{
-	return (int64_t)json_integer_value(json_object_get(ev->payload, key));
-}
-
 /* class.capacity_reserved paid in credits: debit them, or say there are too few. */
 static int
 on_capacity_reserved(const struct bus_event *ev, void *arg)
 {
-	const char *method = json_string_value(json_object_get(ev->payload,
-	    "payment_method"));
-	int64_t rid = payload_int(ev, "reservation_id");
-	int64_t member_id = payload_int(ev, "member_id");
-	int64_t needed = payload_int(ev, "credits"), balance;
+	const char *method = jget_str(ev->payload, "payment_method");
+	int64_t rid = jget_int(ev->payload, "reservation_id");
+	int64_t member_id = jget_int(ev->payload, "member_id");
+	int64_t needed = jget_int(ev->payload, "credits"), balance;
 	int written;
 
 	(void)arg;
@@ -347,8 +341,8 @@ on_capacity_reserved(const struct bus_event *ev, void *arg)
 static int
 on_reservation_ended(const struct bus_event *ev, void *arg)
 {
-	int64_t rid = payload_int(ev, "reservation_id");
-	int64_t member_id = payload_int(ev, "member_id"), amount = 0;
+	int64_t rid = jget_int(ev->payload, "reservation_id");
+	int64_t member_id = jget_int(ev->payload, "member_id"), amount = 0;
 	int rc, written;
 
 	(void)arg;

@@ -5,6 +5,7 @@
 
 #include "core/bus.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/util.h"
 #include "http/http.h"
 
@@ -30,12 +31,6 @@ static const struct db_stmt_def stmts[] = {
 };
 #define NSTMTS (sizeof stmts / sizeof stmts[0])
 
-static int64_t
-get_int(const json_t *o, const char *key)
-{
-	return (int64_t)json_integer_value(json_object_get(o, key));
-}
-
 /* Any reservation.* event: the row takes the state the event carries. */
 static int
 on_reservation(const struct bus_event *ev, void *arg)
@@ -43,13 +38,13 @@ on_reservation(const struct bus_event *ev, void *arg)
 	const json_t *e = ev->payload;
 
 	(void)arg;
-	if (db_bind(p.upsert, "iiitiittiiii", get_int(e, "reservation_id"),
-	    get_int(e, "member_id"), get_int(e, "class_id"),
-	    json_string_value(json_object_get(e, "class_title")),
-	    get_int(e, "starts_at"), get_int(e, "ends_at"),
-	    json_string_value(json_object_get(e, "status")),
-	    json_string_value(json_object_get(e, "reason")),
-	    get_int(e, "price"), get_int(e, "credits"), get_int(e, "created_at"),
+	if (db_bind(p.upsert, "iiitiittiiii", jget_int(e, "reservation_id"),
+	    jget_int(e, "member_id"), jget_int(e, "class_id"),
+	    jget_str(e, "class_title"),
+	    jget_int(e, "starts_at"), jget_int(e, "ends_at"),
+	    jget_str(e, "status"),
+	    jget_str(e, "reason"),
+	    jget_int(e, "price"), jget_int(e, "credits"), jget_int(e, "created_at"),
 	    ev->created_at_ms / 1000) != 0)
 		return -1;
 	return db_exec(p.app->db, p.upsert) == 0 ? 0 : -1;
@@ -63,9 +58,9 @@ on_class_updated(const struct bus_event *ev, void *arg)
 
 	(void)arg;
 	if (db_bind(p.retitle, "tiii",
-	    json_string_value(json_object_get(e, "title")),
-	    get_int(e, "starts_at"), get_int(e, "ends_at"),
-	    get_int(e, "class_id")) != 0)
+	    jget_str(e, "title"),
+	    jget_int(e, "starts_at"), jget_int(e, "ends_at"),
+	    jget_int(e, "class_id")) != 0)
 		return -1;
 	return db_exec(p.app->db, p.retitle) == 0 ? 0 : -1;
 }

@@ -7,6 +7,7 @@
 
 #include "core/bus.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
@@ -54,11 +55,9 @@ reason_text(const char *reason)
 static const char *
 refund_text(const json_t *p)
 {
-	const char *method = json_string_value(json_object_get(p,
-	    "payment_method"));
+	const char *method = jget_str(p, "payment_method");
 
-	const char *status = json_string_value(json_object_get(p,
-	    "payment_status"));
+	const char *status = jget_str(p, "payment_status");
 
 	if (method == NULL || strcmp(method, "none") == 0)
 		return "";
@@ -75,16 +74,16 @@ static int
 on_reservation(const struct bus_event *ev, void *arg)
 {
 	const json_t *p = ev->payload;
-	const char *title = json_string_value(json_object_get(p, "class_title"));
-	const char *reason = json_string_value(json_object_get(p, "reason"));
-	int64_t member_id = json_integer_value(json_object_get(p, "member_id"));
-	int64_t rid = json_integer_value(json_object_get(p, "reservation_id"));
-	int64_t class_id = json_integer_value(json_object_get(p, "class_id"));
+	const char *title = jget_str(p, "class_title");
+	const char *reason = jget_str(p, "reason");
+	int64_t member_id = jget_int(p, "member_id");
+	int64_t rid = jget_int(p, "reservation_id");
+	int64_t class_id = jget_int(p, "class_id");
 	char when[21], message[512], kind[48];
 	const char *status = ev->type + strlen("reservation.");
 
 	(void)arg;
-	time_format_rfc3339(json_integer_value(json_object_get(p, "starts_at")),
+	time_format_rfc3339(jget_int(p, "starts_at"),
 	    when);
 	if (strcmp(status, "confirmed") == 0)
 		snprintf(message, sizeof message, "Booked: %s on %s.", title, when);

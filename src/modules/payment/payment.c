@@ -10,6 +10,7 @@
 #include "core/bus.h"
 #include "core/config.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
@@ -349,10 +350,10 @@ static int
 on_capacity_reserved(const struct bus_event *ev, void *arg)
 {
 	const json_t *p = ev->payload;
-	const char *method = json_string_value(json_object_get(p, "payment_method"));
-	int64_t rid = json_integer_value(json_object_get(p, "reservation_id"));
-	int64_t member = json_integer_value(json_object_get(p, "member_id"));
-	int64_t amount = json_integer_value(json_object_get(p, "price")), id;
+	const char *method = jget_str(p, "payment_method");
+	int64_t rid = jget_int(p, "reservation_id");
+	int64_t member = jget_int(p, "member_id");
+	int64_t amount = jget_int(p, "price"), id;
 
 	(void)arg;
 	if (method == NULL || strcmp(method, "card") != 0)
@@ -389,8 +390,7 @@ on_capacity_reserved(const struct bus_event *ev, void *arg)
 static int
 on_reservation_ended(const struct bus_event *ev, void *arg)
 {
-	int64_t rid = json_integer_value(json_object_get(ev->payload,
-	    "reservation_id")), id;
+	int64_t rid = jget_int(ev->payload, "reservation_id"), id;
 	char status[16];
 	struct pay_job j;
 	int attempts, void_requested, rc;

@@ -26,6 +26,7 @@
 
 #include "core/app.h"
 #include "core/config.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "modules/payment/payment_internal.h"
@@ -238,8 +239,8 @@ read_answer(struct evhttp_request *req, const struct call *c, char *ref,
 	in = evhttp_request_get_input_buffer(req);
 	j = json_loadb((const char *)evbuffer_pullup(in, -1),
 	    evbuffer_get_length(in), 0, NULL);
-	status = json_string_value(json_object_get(j, "status"));
-	id = json_string_value(json_object_get(j, "id"));
+	status = jget_str(j, "status");
+	id = jget_str(j, "id");
 	if (status != NULL && strcmp(status, "succeeded") == 0 && id != NULL) {
 		snprintf(ref, refsize, "%s", id);
 		o = OUT_SUCCEEDED;

@@ -9,6 +9,7 @@
 #include "core/bus.h"
 #include "core/config.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
@@ -103,17 +104,11 @@ res_transition(struct res_row *r, const char *status, const char *reason)
 	return res_publish_state(r);
 }
 
-static int64_t
-payload_int(const json_t *p, const char *key)
-{
-	return (int64_t)json_integer_value(json_object_get(p, key));
-}
-
 /* Load the saga's reservation if it is still pending: 1, 0 (not), -1. */
 static int
 load_pending(const json_t *payload, struct res_row *r)
 {
-	int rc = res_store_get(payload_int(payload, "reservation_id"), r);
+	int rc = res_store_get(jget_int(payload, "reservation_id"), r);
 
 	if (rc <= 0)
 		return rc;
@@ -127,16 +122,15 @@ load_pending(const json_t *payload, struct res_row *r)
 static int
 on_capacity_reserved(const struct bus_event *ev, void *arg)
 {
-	const char *method = json_string_value(json_object_get(ev->payload,
-	    "payment_method"));
+	const char *method = jget_str(ev->payload, "payment_method");
 	struct res_row r;
 	int rc = load_pending(ev->payload, &r);
 
 	(void)arg;
 	if (rc <= 0)
 		return rc; /* cancelled meanwhile: the class releases it */
-	r.price = payload_int(ev->payload, "price");
-	r.credits = payload_int(ev->payload, "credits");
+	r.price = jget_int(ev->payload, "price");
+	r.credits = jget_int(ev->payload, "credits");
 	if (res_store_set_amounts(r.id, r.price, r.credits) != 0)
 		return -1;
 	if (method == NULL || strcmp(method, "none") == 0)
@@ -151,17 +145,15 @@ on_capacity_reserved(const struct bus_event *ev, void *arg)
 static int
 load_named(const struct bus_event *ev, struct res_row *r)
 {
-	return res_store_get(payload_int(ev->payload, "reservation_id"), r);
+	return res_store_get(jget_int(ev->payload, "reservation_id"), r);
 }
 
 /* credits.debited / payment.succeeded: paid; a pending booking confirms. */
 static int
 on_paid(const struct bus_event *ev, void *arg)
 {
-	const char *status = json_string_value(json_object_get(ev->payload,
-	    "status"));
-	const char *ref = json_string_value(json_object_get(ev->payload,
-	    "provider_ref"));
+	const char *status = jget_str(ev->payload, "status");
+	const char *ref = jget_str(ev->payload, "provider_ref");
 	struct res_row r;
 	int rc = load_named(ev, &r);
 
@@ -171,7 +163,7 @@ on_paid(const struct bus_event *ev, void *arg)
 	snprintf(r.payment_status, sizeof r.payment_status, "%s",
 	    status ? status : "succeeded");
 	snprintf(r.provider_ref, sizeof r.provider_ref, "%s", ref ? ref : "");
-	r.payment_amount = payload_int(ev->payload, "amount");
+	r.payment_amount = jget_int(ev->payload, "amount");
 	if (res_store_set_payment(&r) != 0)
 		return -1;
 	if (strcmp(r.status, "pending") != 0)
@@ -184,8 +176,7 @@ on_paid(const struct bus_event *ev, void *arg)
 static int
 on_not_paid(const struct bus_event *ev, void *arg)
 {
-	const char *reason = json_string_value(json_object_get(ev->payload,
-	    "reason"));
+	const char *reason = jget_str(ev->payload, "reason");
 	struct res_row r;
 	int rc = load_named(ev, &r);
 
@@ -226,7 +217,7 @@ on_refunded(const struct bus_event *ev, void *arg)
 	(void)arg;
 	if (rc <= 0)
 		return rc;
-	r.refunded_amount += payload_int(ev->payload, "amount");
+	r.refunded_amount += jget_int(ev->payload, "amount");
 	snprintf(r.payment_status, sizeof r.payment_status, "refunded");
 	return res_store_set_payment(&r);
 }
@@ -255,7 +246,7 @@ on_class_changed(const struct bus_event *ev, void *arg)
 static int
 on_class_cancelled(const struct bus_event *ev, void *arg)
 {
-	int64_t class_id = payload_int(ev->payload, "class_id");
+	int64_t class_id = jget_int(ev->payload, "class_id");
 	int64_t ids[CANCEL_CHUNK];
 	int n;
 
@@ -281,7 +272,7 @@ static int
 on_member_created(const struct bus_event *ev, void *arg)
 {
 	(void)arg;
-	return res_member_add(payload_int(ev->payload, "member_id"));
+	return res_member_add(jget_int(ev->payload, "member_id"));
 }
 
 /*

@@ -8,6 +8,7 @@
 #include "core/app.h"
 #include "core/config.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http.h"
@@ -55,8 +56,8 @@ location_of(int64_t id)
 static void
 answer_final(struct http_req *req, int status, json_t *j)
 {
-	int64_t id = (int64_t)json_integer_value(json_object_get(j, "id"));
-	const char *reason = json_string_value(json_object_get(j, "reason"));
+	int64_t id = jget_int(j, "id");
+	const char *reason = jget_str(j, "reason");
 	char *where = location_of(id);
 
 	if (status == 409) {

@@ -5,6 +5,7 @@
 
 #include "core/app.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/util.h"
 #include "modules/reservation/reservation_internal.h"
 
@@ -237,15 +238,15 @@ res_store_roster(int64_t class_id, int64_t after, int64_t limit, json_t *items,
 int
 res_class_upsert(const json_t *p)
 {
-	const char *status = json_string_value(json_object_get(p, "status"));
+	const char *status = jget_str(p, "status");
 
 	if (db_bind(s.class_upsert, "itiiiit",
-	    (int64_t)json_integer_value(json_object_get(p, "class_id")),
-	    json_string_value(json_object_get(p, "title")),
-	    (int64_t)json_integer_value(json_object_get(p, "starts_at")),
-	    (int64_t)json_integer_value(json_object_get(p, "ends_at")),
-	    (int64_t)json_integer_value(json_object_get(p, "price")),
-	    (int64_t)json_integer_value(json_object_get(p, "credits")),
+	    jget_int(p, "class_id"),
+	    jget_str(p, "title"),
+	    jget_int(p, "starts_at"),
+	    jget_int(p, "ends_at"),
+	    jget_int(p, "price"),
+	    jget_int(p, "credits"),
 	    status ? status : "scheduled") != 0)
 		return -1;
 	return db_exec(s.db, s.class_upsert) == 0 ? 0 : -1;
