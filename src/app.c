@@ -24,6 +24,7 @@
 #include "modules/notification/notification.h"
 #include "modules/payment/payment.h"
 #include "modules/reservation/reservation.h"
+#include "modules/review/review.h"
 
 /* Started in this order, finalised in reverse. */
 static const struct module *const modules[] = {
@@ -33,6 +34,7 @@ static const struct module *const modules[] = {
 	&payment_module,
 	&notification_module,
 	&mypage_module,
+	&review_module,
 };
 #define NMODULES (sizeof modules / sizeof modules[0])
 

@@ -29,8 +29,7 @@ class_to_json(const struct class_row *c)
 	jput_int(j, "credits", c->credits);
 	jput_bool(j, "requires_approval", c->requires_approval);
 	jput_str(j, "status", c->cancelled ? "cancelled" : "scheduled");
-	jput_int(j, "review_count", 0);
-	jput_str(j, "rating_avg", NULL);
+	class_reviews_put(j, c->id);
 	jput_time(j, "created_at", c->created_at);
 	jput_time(j, "updated_at", c->updated_at);
 	return j;
@@ -143,7 +142,7 @@ class_init(struct app *app)
 		return -1;
 	class_http_init(app);
 	bus_subscribe(app->bus, "class", routes, NULL);
-	return 0;
+	return class_reviews_init(app);
 }
 
 static void
@@ -151,6 +150,7 @@ class_fini(struct app *app)
 {
 	(void)app;
 	class_http_fini();
+	class_reviews_fini();
 	class_store_fini();
 }
 

@@ -43,11 +43,19 @@ int class_store_hold(int64_t reservation_id, int64_t class_id,
     int64_t member_id);
 /* Release: 1 with *class_id set, 0 if nothing was held, -1 error. */
 int class_store_release(int64_t reservation_id, int64_t *class_id);
+/* A read model shown with the classes changed: bump the generation. */
+void class_store_touch(void);
 
 /* class.c */
 json_t *class_to_json(const struct class_row *c);
 /* The facts of c for class.created / class.updated. */
 json_t *class_event_payload(const struct class_row *c);
+
+/* class_reviews.c: review_count and rating_avg, fed by review.* events. */
+int class_reviews_init(struct app *app);
+void class_reviews_fini(void);
+/* Set "review_count" and "rating_avg" of class class_id on j. */
+void class_reviews_put(json_t *j, int64_t class_id);
 
 /* class_http.c */
 void class_http_init(struct app *app);

@@ -84,6 +84,12 @@ class_store_generation(void)
 	return s.generation;
 }
 
+void
+class_store_touch(void)
+{
+	s.generation++;
+}
+
 int
 class_store_get(int64_t id, struct class_row *out)
 {

@@ -1,0 +1,319 @@
+/* review.c - see review.h. Routes, handlers and SQL together: the module
+ * is small. */
+#include "modules/review/review.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/bus.h"
+#include "core/db.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/http.h"
+#include "http/validate.h"
+
+#define COMMENT_MAX_CHARS 2000
+
+static struct {
+	struct app *app;
+	sqlite3_stmt *class_put, *class_get, *attend_put, *attendance, *insert,
+	    *get, *del, *list;
+} r;
+
+static const struct db_stmt_def stmts[] = {
+	{ &r.class_put, "INSERT INTO review_classes(class_id, starts_at)"
+	    " VALUES (?, ?) ON CONFLICT (class_id) DO UPDATE"
+	    " SET starts_at = excluded.starts_at" },
+	{ &r.class_get, "SELECT starts_at FROM review_classes WHERE class_id = ?" },
+	{ &r.attend_put, "INSERT INTO review_attendance(reservation_id, member_id,"
+	    " class_id, status) VALUES (?, ?, ?, ?) ON CONFLICT (reservation_id)"
+	    " DO UPDATE SET status = excluded.status" },
+	/* The member's confirmed reservation of the class (at most one is
+	 * active), and whether it has been reviewed already. */
+	{ &r.attendance, "SELECT a.reservation_id, v.id FROM review_attendance a"
+	    " LEFT JOIN reviews v ON v.reservation_id = a.reservation_id"
+	    " WHERE a.member_id = ? AND a.class_id = ? AND a.status = 'confirmed'"
+	    " ORDER BY v.id IS NOT NULL, a.reservation_id DESC LIMIT 1" },
+	{ &r.insert, "INSERT INTO reviews(class_id, reservation_id, member_id,"
+	    " rating, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)" },
+	{ &r.get, "SELECT class_id, reservation_id, member_id, rating"
+	    " FROM reviews WHERE id = ?" },
+	{ &r.del, "DELETE FROM reviews WHERE id = ?" },
+	{ &r.list, "SELECT id, rating, comment, created_at FROM reviews"
+	    " WHERE class_id = ? AND id > ? ORDER BY id LIMIT ?" },
+};
+#define NSTMTS (sizeof stmts / sizeof stmts[0])
+
+/* class.created / class.updated: when the class starts. */
+static int
+on_class(const struct bus_event *ev, void *arg)
+{
+	(void)arg;
+	if (db_bind(r.class_put, "ii", jget_int(ev->payload, "class_id"),
+	    jget_int(ev->payload, "starts_at")) != 0)
+		return -1;
+	return db_exec(r.app->db, r.class_put) == 0 ? 0 : -1;
+}
+
+/* reservation.confirmed / .cancelled: who holds a place in which class. */
+static int
+on_reservation(const struct bus_event *ev, void *arg)
+{
+	const json_t *p = ev->payload;
+
+	(void)arg;
+	if (db_bind(r.attend_put, "iiit", jget_int(p, "reservation_id"),
+	    jget_int(p, "member_id"), jget_int(p, "class_id"),
+	    jget_str(p, "status")) != 0)
+		return -1;
+	return db_exec(r.app->db, r.attend_put) == 0 ? 0 : -1;
+}
+
+/* The class's start: 1 known, 0 not, -1 error. */
+static int
+class_starts_at(int64_t class_id, int64_t *starts_at)
+{
+	int rc;
+
+	if (db_bind(r.class_get, "i", class_id) != 0)
+		return -1;
+	rc = db_step(r.app->db, r.class_get);
+	if (rc == 1)
+		*starts_at = sqlite3_column_int64(r.class_get, 0);
+	db_reset(r.class_get);
+	return rc;
+}
+
+/* The reservation a review would belong to: 1 with *rid (and *reviewed
+ * set if it has a review), 0 none, -1 error. */
+static int
+attended(int64_t member_id, int64_t class_id, int64_t *rid, int *reviewed)
+{
+	int rc;
+
+	if (db_bind(r.attendance, "ii", member_id, class_id) != 0)
+		return -1;
+	rc = db_step(r.app->db, r.attendance);
+	if (rc == 1) {
+		*rid = sqlite3_column_int64(r.attendance, 0);
+		*reviewed = sqlite3_column_type(r.attendance, 1) != SQLITE_NULL;
+	}
+	db_reset(r.attendance);
+	return rc;
+}
+
+static json_t *
+review_json(int64_t id, int64_t class_id, int64_t rating, const char *comment,
+    int64_t created_at)
+{
+	json_t *j = json_object();
+
+	jput_int(j, "id", id);
+	jput_int(j, "class_id", class_id);
+	jput_int(j, "rating", rating);
+	jput_str(j, "comment", comment);
+	jput_time(j, "created_at", created_at);
+	return j;
+}
+
+/* Check the body; 0 with rating and comment (borrowed) set, or -1 replied. */
+static int
+read_body(struct http_req *req, int64_t *rating, const char **comment)
+{
+	static const char *const allowed[] = { "rating", "comment", NULL };
+	json_t *body = http_body_object(req);
+	struct vctx v;
+
+	if (body == NULL)
+		return -1;
+	v_begin(&v, body, allowed);
+	v_int(&v, "rating", V_REQUIRED, 1, 5, rating);
+	v_string_or_null(&v, "comment", COMMENT_MAX_CHARS, comment);
+	if (!v_ok(&v)) {
+		http_problem_invalid(req, v_take(&v));
+		return -1;
+	}
+	v_end(&v);
+	return 0;
+}
+
+/* May the caller review class_id? 1 yes (*rid set), 0 replied, -1 error. */
+static int
+may_review(struct http_req *req, int64_t class_id, int64_t *rid)
+{
+	int64_t starts_at = 0;
+	int reviewed = 0, rc = class_starts_at(class_id, &starts_at);
+
+	if (rc <= 0)
+		return rc < 0 ? -1 : http_not_found(req, "class", class_id) + 1;
+	rc = attended(http_who(req)->member_id, class_id, rid, &reviewed);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		http_problem(req, 409, "not_attended", "No confirmed reservation",
+		    "only a member with a confirmed reservation of class %lld may"
+		    " review it", (long long)class_id);
+	else if (now_s() < starts_at)
+		http_problem(req, 409, "class_not_started", "Class has not started",
+		    "class %lld can be reviewed once it has started",
+		    (long long)class_id);
+	else if (reviewed)
+		http_problem(req, 409, "already_reviewed", "Already reviewed",
+		    "reservation %lld has a review already", (long long)*rid);
+	else
+		return 1;
+	return 0;
+}
+
+/* POST /classes/{id}/reviews (member) */
+static int
+post_review(struct http_req *req)
+{
+	int64_t class_id = http_param(req, 0), rating = 0, rid = 0, id;
+	int64_t member_id = http_who(req)->member_id, now = now_s();
+	const char *comment = NULL;
+	char where[64], corr[40];
+	int rc;
+
+	if (read_body(req, &rating, &comment) != 0)
+		return -1;
+	rc = may_review(req, class_id, &rid);
+	if (rc <= 0)
+		return -1;
+	if (db_bind(r.insert, "iiiiti", class_id, rid, member_id, rating, comment,
+	    now) != 0)
+		return -1;
+	rc = db_exec(r.app->db, r.insert);
+	if (rc == DB_CONSTRAINT) {
+		http_problem(req, 409, "already_reviewed", "Already reviewed",
+		    "reservation %lld has a review already", (long long)rid);
+		return -1;
+	}
+	if (rc != 0)
+		return -1;
+	id = db_last_insert_id(r.app->db);
+	snprintf(corr, sizeof corr, "review:%lld", (long long)id);
+	if (bus_publish(r.app->bus, "review.posted", corr, json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:s?, s:I}", "review_id", (json_int_t)id,
+	    "class_id", (json_int_t)class_id, "reservation_id", (json_int_t)rid,
+	    "member_id", (json_int_t)member_id, "rating", (json_int_t)rating,
+	    "comment", comment, "created_at", (json_int_t)now)) < 0)
+		return -1;
+	snprintf(where, sizeof where, API "/reviews/%lld", (long long)id);
+	http_reply_at(req, 201, review_json(id, class_id, rating, comment, now),
+	    where);
+	log_info("review posted", "review_id=%lld class_id=%lld rating=%lld",
+	    (long long)id, (long long)class_id, (long long)rating);
+	return 0;
+}
+
+/* DELETE /reviews/{id} (its author or an admin) */
+static int
+delete_review(struct http_req *req)
+{
+	int64_t id = http_param(req, 0), class_id = 0, rid = 0, member_id = 0;
+	int64_t rating = 0;
+	char corr[40];
+	int rc;
+
+	if (db_bind(r.get, "i", id) != 0)
+		return -1;
+	rc = db_step(r.app->db, r.get);
+	if (rc == 1) {
+		class_id = sqlite3_column_int64(r.get, 0);
+		rid = sqlite3_column_int64(r.get, 1);
+		member_id = sqlite3_column_int64(r.get, 2);
+		rating = sqlite3_column_int64(r.get, 3);
+	}
+	db_reset(r.get);
+	if (rc <= 0)
+		return rc < 0 ? -1 : http_not_found(req, "review", id);
+	if (!http_is_admin(req) && http_who(req)->member_id != member_id)
+		return http_forbidden(req);
+	if (db_bind(r.del, "i", id) != 0 || db_exec(r.app->db, r.del) != 0)
+		return -1;
+	snprintf(corr, sizeof corr, "review:%lld", (long long)id);
+	if (bus_publish(r.app->bus, "review.deleted", corr, json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:s}", "review_id", (json_int_t)id,
+	    "class_id", (json_int_t)class_id, "reservation_id", (json_int_t)rid,
+	    "member_id", (json_int_t)member_id, "rating", (json_int_t)rating,
+	    "by", http_is_admin(req) ? "admin" : "author")) < 0)
+		return -1;
+	http_reply(req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id,
+	    "status", "deleted"));
+	return 0;
+}
+
+/* GET /classes/{id}/reviews (public) */
+static int
+list_reviews(struct http_req *req)
+{
+	int64_t class_id = http_param(req, 0), limit, after, next = 0, count = 0;
+	int64_t starts_at;
+	sqlite3_stmt *st = r.list;
+	json_t *items;
+	int rc = class_starts_at(class_id, &starts_at);
+
+	if (rc <= 0)
+		return rc < 0 ? -1 : http_not_found(req, "class", class_id);
+	if (http_page(req, &limit, &after) != 0 ||
+	    db_bind(st, "iii", class_id, after, limit + 1) != 0)
+		return -1;
+	items = json_array();
+	while ((rc = db_step(r.app->db, st)) == 1) {
+		if (count++ == limit)
+			break;
+		next = sqlite3_column_int64(st, 0);
+		json_array_append_new(items, review_json(next, class_id,
+		    sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    sqlite3_column_int64(st, 3)));
+	}
+	db_reset(st);
+	if (rc < 0) {
+		json_decref(items);
+		return -1;
+	}
+	http_reply(req, 200, http_list(items, count > limit ? next : 0));
+	return 0;
+}
+
+static const struct bus_route routes[] = {
+	{ "class.created", on_class },
+	{ "class.updated", on_class },
+	{ "reservation.confirmed", on_reservation },
+	{ "reservation.cancelled", on_reservation },
+	{ NULL, NULL },
+};
+
+static const struct http_route http_routes[] = {
+	{ EVHTTP_REQ_POST, API "/classes/{id}/reviews", post_review, ACCESS_MEMBER },
+	{ EVHTTP_REQ_GET, API "/classes/{id}/reviews", list_reviews, ACCESS_PUBLIC },
+	{ EVHTTP_REQ_DELETE, API "/reviews/{id}", delete_review, ACCESS_USER },
+};
+
+static int
+review_init(struct app *app)
+{
+	r.app = app;
+	if (db_prepare_all(app->db, stmts, NSTMTS) != 0)
+		return -1;
+	http_add_routes(app, http_routes,
+	    (int)(sizeof http_routes / sizeof http_routes[0]));
+	bus_subscribe(app->bus, "review", routes, NULL);
+	return 0;
+}
+
+static void
+review_fini(struct app *app)
+{
+	(void)app;
+	db_finalize_all(stmts, NSTMTS);
+}
+
+const struct module review_module = {
+	.name = "review",
+	.init = review_init,
+	.fini = review_fini,
+};
