@@ -19,6 +19,8 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "modules/class/class.h"
+#include "modules/dashboard/dashboard.h"
+#include "modules/eventlog/eventlog.h"
 #include "modules/member/member.h"
 #include "modules/mypage/mypage.h"
 #include "modules/notification/notification.h"
@@ -35,6 +37,8 @@ static const struct module *const modules[] = {
 	&notification_module,
 	&mypage_module,
 	&review_module,
+	&dashboard_module,
+	&eventlog_module,
 };
 #define NMODULES (sizeof modules / sizeof modules[0])
 

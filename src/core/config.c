@@ -50,6 +50,12 @@ static const struct key keys[] = {
 	INT("payment", "breaker_open_ms", breaker_open_ms, "30000", 100, 3600000),
 	INT("bus", "max_attempts", bus_max_attempts, "5", 1, 100),
 	INT("bus", "retry_base_ms", bus_retry_base_ms, "100", 1, 600000),
+	INT("bus", "retention_days", bus_retention_days, "90", 0, 36500),
+	INT("notification", "webhook_max_attempts", webhook_max_attempts, "8", 1, 100),
+	INT("notification", "webhook_retry_base_ms", webhook_retry_base_ms, "1000",
+	    10, 3600000),
+	INT("notification", "webhook_timeout_ms", webhook_timeout_ms, "5000", 100,
+	    120000),
 	ENUM("log", "level", log_level, "info", "debug|info|warn|error"),
 	STR("auth", "admin_token_file", admin_token_file, ""),
 };

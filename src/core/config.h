@@ -39,6 +39,11 @@ struct config {
 	/* [bus] */
 	int64_t bus_max_attempts;
 	int64_t bus_retry_base_ms;
+	int64_t bus_retention_days; /* events kept this long after all passed them */
+	/* [notification] */
+	int64_t webhook_max_attempts;
+	int64_t webhook_retry_base_ms;
+	int64_t webhook_timeout_ms;
 	/* [log] */
 	char *log_level;
 	/* [auth] */
