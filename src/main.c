@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "studiod.h"
 #include "tools/check.h"
+#include "tools/rebuild.h"
 
 #ifndef STUDIOD_VERSION
 #define STUDIOD_VERSION "0.1.0"
@@ -42,6 +43,8 @@ usage(FILE *f)
 	    "  migrate        apply pending migrations and exit\n"
 	    "  check-config   validate the configuration and exit\n"
 	    "  check          verify the database's invariants (exit 1 on a violation)\n"
+	    "  rebuild-projections  replay the event log into the read models\n"
+	    "                 (the member's page, dashboard, review statistics)\n"
 	    "  version        print the version\n"
 	    "\n"
 	    "Every config key can be overridden by STUDIOD_<SECTION>_<KEY>,\n"
@@ -194,6 +197,8 @@ main(int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(command, "check") == 0) {
 		rc = check_database(cfg.db_path, cfg.pending_timeout_s, stdout);
+	} else if (strcmp(command, "rebuild-projections") == 0) {
+		rc = rebuild_projections(&cfg, stdout);
 	} else if (strcmp(command, "migrate") == 0) {
 		rc = app_open_database(&cfg, &db) == 0 ? 0 : 1;
 		db_close(db);
