@@ -26,6 +26,8 @@ struct config {
 	int64_t wait_ms;         /* how long POST /reservations waits to settle */
 	int64_t pending_timeout_s; /* a saga still pending after this is failed */
 	int64_t refund_cutoff_hours; /* later cancels are not refunded */
+	int64_t approval_timeout_hours; /* undecided requests are declined */
+	int64_t waitlist_cutoff_minutes; /* no promotion this close to the start */
 	/* [payment] */
 	char *payment_provider;  /* "none" | "http" */
 	char *payment_url;       /* http://host:port/base, provider = http */

@@ -44,8 +44,8 @@ static const struct invariant {
 	  " reservations of class ' || class_id FROM reservations WHERE status IN "
 	  ACTIVE " GROUP BY class_id, member_id HAVING count(*) > 1" },
 	{ "every saga is settled or still live",
-	  "SELECT 'reservation ' || id || ' pending since ' || created_at"
-	  " FROM reservations WHERE status = 'pending' AND created_at < ?1 - ?2 - 60" },
+	  "SELECT 'reservation ' || id || ' pending since ' || updated_at"
+	  " FROM reservations WHERE status = 'pending' AND updated_at < ?1 - ?2 - 60" },
 	{ "no credit balance below zero",
 	  "SELECT 'member ' || member_id || ': balance ' || sum(amount)"
 	  " FROM member_credits GROUP BY member_id HAVING sum(amount) < 0" },

@@ -101,9 +101,11 @@ class AuthRules(StudioTestCase):
             ("A", "GET", "/reservations/%s" % rb, None, 403, "forbidden"),
             ("B", "POST", "/reservations/%s/cancel" % ra, None, 403, "forbidden"),
             ("A", "POST", "/reservations/%s/cancel" % rb, None, 403, "forbidden"),
-            # the admin on member pages: 403
-            ("admin", "GET", "/me/notifications", None, 403, "forbidden"),
+            # the admin on the member's page: 403 (its inbox is the studio's)
             ("admin", "GET", "/me/reservations", None, 403, "forbidden"),
+            # members approve or decline nothing
+            ("A", "POST", "/reservations/%s/approve" % ra, None, 403, "forbidden"),
+            ("A", "POST", "/reservations/%s/decline" % ra, None, 403, "forbidden"),
             # unknown things, as admin: 404
             ("admin", "GET", "/members/99999999", None, 404),
             ("admin", "GET", "/reservations/99999999", None, 404),
@@ -118,6 +120,8 @@ class AuthRules(StudioTestCase):
     def test_allowed(self):
         k, a, ra = self.k["id"], self.a["id"], self.ra
         table = [
+            # the studio's own inbox (approval requests)
+            ("admin", "GET", "/me/notifications", None, 200),
             ("none", "GET", "/classes", None, 200),
             ("A", "GET", "/classes", None, 200),
             ("admin", "GET", "/classes", None, 200),

@@ -13,9 +13,53 @@
 #define MAX_CAPACITY 100000
 #define MAX_PRICE 100000000     /* minor units */
 #define MAX_CREDITS 1000
+#define MAX_SEATS 2000
+#define MAX_SEAT_NAME 16
 
 static const char *const fields[] = { "title", "instructor", "starts_at",
-	"ends_at", "capacity", "price", "credits", "requires_approval", NULL };
+	"ends_at", "capacity", "price", "credits", "requires_approval", "seats",
+	NULL };
+
+/*
+ * The seat map of a new class: 1..MAX_SEATS distinct names of 1..16
+ * visible ASCII characters ("A1", "balcony-3"). Returns the array
+ * (borrowed) or NULL with the error recorded; *present says it was given.
+ */
+static json_t *
+read_seats(struct vctx *v, json_t *body, int *present)
+{
+	json_t *seats = json_object_get(body, "seats"), *seat;
+	size_t i, j;
+
+	*present = seats != NULL;
+	if (seats == NULL)
+		return NULL;
+	if (!json_is_array(seats) || json_array_size(seats) == 0 ||
+	    json_array_size(seats) > MAX_SEATS) {
+		v_error(v, "seats", "must be an array of 1 to %d seat names",
+		    MAX_SEATS);
+		return NULL;
+	}
+	json_array_foreach(seats, i, seat) {
+		const char *name = json_string_value(seat);
+		size_t n = name ? strlen(name) : 0;
+
+		if (n == 0 || n > MAX_SEAT_NAME ||
+		    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-_.") != n) {
+			v_error(v, "seats", "seat %zu must be 1 to %d letters, digits,"
+			    " '-', '_' or '.'", i + 1, MAX_SEAT_NAME);
+			return NULL;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(name, json_string_value(json_array_get(seats, j)))
+			    == 0) {
+				v_error(v, "seats", "seat %s is listed twice", name);
+				return NULL;
+			}
+	}
+	return seats;
+}
 
 /*
  * Read the body's fields into c (required ones only when creating), then the
@@ -27,21 +71,37 @@ read_fields(struct http_req *req, json_t *body, struct class_row *c,
     int creating)
 {
 	const char *title = NULL, *instructor = c->instructor;
-	int require = creating ? V_REQUIRED : V_OPTIONAL;
+	int64_t capacity = c->capacity;
 	struct vctx v;
-	int approval = c->requires_approval;
+	json_t *seats;
+	int has_capacity, has_seats;
 
 	v_begin(&v, body, fields);
-	v_string(&v, "title", require, 200, &title);
+	v_string(&v, "title", creating ? V_REQUIRED : V_OPTIONAL, 200, &title);
 	v_string_or_null(&v, "instructor", 200, &instructor);
-	v_time(&v, "starts_at", require, &c->starts_at);
-	v_time(&v, "ends_at", require, &c->ends_at);
-	v_int(&v, "capacity", require, 1, MAX_CAPACITY, &c->capacity);
+	v_time(&v, "starts_at", creating ? V_REQUIRED : V_OPTIONAL, &c->starts_at);
+	v_time(&v, "ends_at", creating ? V_REQUIRED : V_OPTIONAL, &c->ends_at);
+	has_capacity = v_int(&v, "capacity", V_OPTIONAL, 1, MAX_CAPACITY,
+	    &capacity) == 1;
 	v_int(&v, "price", V_OPTIONAL, 0, MAX_PRICE, &c->price);
 	v_int(&v, "credits", V_OPTIONAL, 0, MAX_CREDITS, &c->credits);
-	if (v_bool(&v, "requires_approval", V_OPTIONAL, &approval) == 1 && approval)
-		v_error(&v, "requires_approval",
-		    "approval by the studio is not available yet");
+	v_bool(&v, "requires_approval", V_OPTIONAL, &c->requires_approval);
+	seats = read_seats(&v, body, &has_seats);
+	if (has_seats && !creating)
+		v_error(&v, "seats", "a seat map is set when the class is created");
+	if (seats != NULL) {
+		/* A seated class has exactly its seats as places. */
+		if (has_capacity && capacity != (int64_t)json_array_size(seats))
+			v_error(&v, "capacity", "must equal the number of seats");
+		capacity = (int64_t)json_array_size(seats);
+		c->has_seats = 1;
+	} else if (creating && !has_capacity && !has_seats) {
+		v_error(&v, "capacity", "is required (or give seats)");
+	} else if (!creating && c->has_seats && has_capacity &&
+	    capacity != c->capacity) {
+		v_error(&v, "capacity", "of a seated class is its number of seats");
+	}
+	c->capacity = capacity;
 	if (v_ok(&v) && c->ends_at <= c->starts_at)
 		v_error(&v, "ends_at", "must be after starts_at");
 	if (!v_ok(&v)) {
@@ -62,11 +122,26 @@ read_fields(struct http_req *req, json_t *body, struct class_row *c,
 	return 0;
 }
 
+/* Write the seat map of new class c, as the body gives it. */
+static int
+add_seats(const struct class_row *c, json_t *body)
+{
+	json_t *seats = json_object_get(body, "seats"), *seat;
+	size_t i;
+
+	if (!c->has_seats)
+		return 0;
+	json_array_foreach(seats, i, seat)
+		if (class_store_add_seat(c->id, json_string_value(seat)) != 0)
+			return -1;
+	return 0;
+}
+
 /* POST /classes */
 static int
 create_class(struct http_req *req)
 {
-	json_t *body = http_body_object(req);
+	json_t *body = http_body_object(req), *payload;
 	struct class_row c = { 0 };
 	char *where = NULL;
 	int rc = -1;
@@ -76,9 +151,12 @@ create_class(struct http_req *req)
 	if (read_fields(req, body, &c, 1) != 0)
 		goto out;
 	c.created_at = c.updated_at = now_s();
-	if (class_store_insert(&c) != 0 ||
-	    bus_publish(class_app->bus, "class.created", NULL,
-	    class_event_payload(&c)) < 0)
+	if (class_store_insert(&c) != 0 || add_seats(&c, body) != 0)
+		goto out;
+	payload = class_event_payload(&c);
+	if (c.has_seats)
+		json_object_set(payload, "seats", json_object_get(body, "seats"));
+	if (bus_publish(class_app->bus, "class.created", NULL, payload) < 0)
 		goto out;
 	where = xasprintf(API "/classes/%lld", (long long)c.id);
 	http_reply_at(req, 201, class_to_json(&c), where);
@@ -207,6 +285,7 @@ patch_class(struct http_req *req)
 	int64_t id = http_param(req, 0);
 	json_t *body = http_body_object(req);
 	struct class_row c;
+	int64_t capacity_before;
 	int rc;
 
 	if (body == NULL)
@@ -214,6 +293,7 @@ patch_class(struct http_req *req)
 	rc = class_store_get(id, &c);
 	if (rc <= 0)
 		return rc < 0 ? -1 : http_not_found(req, "class", id);
+	capacity_before = c.capacity;
 	rc = -1;
 	if (c.cancelled) {
 		http_problem(req, 409, "class_cancelled", "Class is cancelled",
@@ -234,6 +314,13 @@ patch_class(struct http_req *req)
 	if (class_store_update(&c) != 0 ||
 	    bus_publish(class_app->bus, "class.updated", NULL,
 	    class_event_payload(&c)) < 0)
+		goto out;
+	/* More places: those waiting in line get them, first come first. */
+	for (int64_t i = capacity_before; i < c.capacity && c.waitlist > 0; i++)
+		if (class_promote(id) != 0)
+			goto out;
+	class_row_release(&c);
+	if (class_store_get(id, &c) != 1)
 		goto out;
 	http_reply(req, 200, class_to_json(&c));
 	rc = 0;
@@ -271,12 +358,34 @@ delete_class(struct http_req *req)
 	return 0;
 }
 
+/* GET /classes/{id}/seats: each seat free, held (being booked) or taken. */
+static int
+class_seats(struct http_req *req)
+{
+	int64_t id = http_param(req, 0);
+	struct class_row c;
+	json_t *items;
+	int rc = class_store_get(id, &c);
+
+	if (rc <= 0)
+		return rc < 0 ? -1 : http_not_found(req, "class", id);
+	class_row_release(&c);
+	items = json_array();
+	if (class_store_seats(id, items) != 0) {
+		json_decref(items);
+		return -1;
+	}
+	http_reply(req, 200, http_list(items, 0));
+	return 0;
+}
+
 static const struct http_route routes[] = {
 	{ EVHTTP_REQ_POST, API "/classes", create_class, ACCESS_ADMIN },
 	{ EVHTTP_REQ_GET, API "/classes", list_classes, ACCESS_PUBLIC },
 	{ EVHTTP_REQ_GET, API "/classes/{id}", get_class, ACCESS_PUBLIC },
 	{ EVHTTP_REQ_PATCH, API "/classes/{id}", patch_class, ACCESS_ADMIN },
 	{ EVHTTP_REQ_DELETE, API "/classes/{id}", delete_class, ACCESS_ADMIN },
+	{ EVHTTP_REQ_GET, API "/classes/{id}/seats", class_seats, ACCESS_PUBLIC },
 };
 
 void

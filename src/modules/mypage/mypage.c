@@ -17,15 +17,15 @@ static struct {
 static const struct db_stmt_def stmts[] = {
 	{ &p.upsert, "INSERT INTO mypage_reservations(reservation_id, member_id,"
 	    " class_id, class_title, starts_at, ends_at, status, reason, price,"
-	    " credits, created_at, updated_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " credits, created_at, updated_at, seat)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	    " ON CONFLICT (reservation_id) DO UPDATE SET status = excluded.status,"
 	    " reason = excluded.reason, price = excluded.price,"
 	    " credits = excluded.credits, updated_at = excluded.updated_at" },
 	{ &p.retitle, "UPDATE mypage_reservations SET class_title = ?,"
 	    " starts_at = ?, ends_at = ? WHERE class_id = ?" },
 	{ &p.list, "SELECT reservation_id, class_id, class_title, starts_at,"
-	    " ends_at, status, reason, price, credits, created_at, updated_at"
+	    " ends_at, status, reason, price, credits, created_at, updated_at, seat"
 	    " FROM mypage_reservations WHERE member_id = ? AND reservation_id > ?"
 	    " ORDER BY reservation_id LIMIT ?" },
 };
@@ -38,14 +38,14 @@ on_reservation(const struct bus_event *ev, void *arg)
 	const json_t *e = ev->payload;
 
 	(void)arg;
-	if (db_bind(p.upsert, "iiitiittiiii", jget_int(e, "reservation_id"),
+	if (db_bind(p.upsert, "iiitiittiiiit", jget_int(e, "reservation_id"),
 	    jget_int(e, "member_id"), jget_int(e, "class_id"),
 	    jget_str(e, "class_title"),
 	    jget_int(e, "starts_at"), jget_int(e, "ends_at"),
 	    jget_str(e, "status"),
 	    jget_str(e, "reason"),
 	    jget_int(e, "price"), jget_int(e, "credits"), jget_int(e, "created_at"),
-	    ev->created_at_ms / 1000) != 0)
+	    ev->created_at_ms / 1000, jget_str(e, "seat")) != 0)
 		return -1;
 	return db_exec(p.app->db, p.upsert) == 0 ? 0 : -1;
 }
@@ -97,6 +97,8 @@ list_mine(struct http_req *req)
 		jput_int(item, "credits", sqlite3_column_int64(st, 8));
 		jput_time(item, "created_at", sqlite3_column_int64(st, 9));
 		jput_time(item, "updated_at", sqlite3_column_int64(st, 10));
+		if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+			jput_str(item, "seat", (const char *)sqlite3_column_text(st, 11));
 		json_array_append_new(items, item);
 	}
 	db_reset(st);
@@ -113,6 +115,8 @@ static const struct bus_route routes[] = {
 	{ "reservation.confirmed", on_reservation },
 	{ "reservation.rejected", on_reservation },
 	{ "reservation.cancelled", on_reservation },
+	{ "reservation.waitlisted", on_reservation },
+	{ "reservation.awaiting_approval", on_reservation },
 	{ "class.updated", on_class_updated },
 	{ NULL, NULL },
 };

@@ -40,6 +40,9 @@ static const struct {
 	{ "member", "you cancelled it" },
 	{ "admin", "the studio cancelled your booking" },
 	{ "class_cancelled", "the studio cancelled the class" },
+	{ "seat_taken", "the seat is taken" },
+	{ "declined", "the studio declined it" },
+	{ "approval_timeout", "the studio did not decide in time" },
 };
 
 static const char *
@@ -69,39 +72,61 @@ refund_text(const json_t *p)
 	return " No refund: it was cancelled too close to the start.";
 }
 
-/* reservation.{confirmed,rejected,cancelled} -> one inbox entry. */
+/* Add one inbox entry (member_id 0 is the studio's inbox). */
+static int
+notify(int64_t member_id, const char *kind, const json_t *p, const char *message,
+    int64_t event_id)
+{
+	if (db_bind(n.insert, "itiitii", member_id, kind,
+	    jget_int(p, "reservation_id"), jget_int(p, "class_id"), message,
+	    event_id, now_s()) != 0 || db_exec(n.app->db, n.insert) != 0)
+		return -1;
+	log_info("notification sent", "channel=inbox member_id=%lld kind=%s"
+	    " reservation_id=%lld", (long long)member_id, kind,
+	    (long long)jget_int(p, "reservation_id"));
+	return 0;
+}
+
+/*
+ * reservation.{confirmed,rejected,cancelled,waitlisted,awaiting_approval}
+ * -> one entry in the member's inbox; a request awaiting approval also
+ * goes to the studio's.
+ */
 static int
 on_reservation(const struct bus_event *ev, void *arg)
 {
 	const json_t *p = ev->payload;
 	const char *title = jget_str(p, "class_title");
 	const char *reason = jget_str(p, "reason");
-	int64_t member_id = jget_int(p, "member_id");
-	int64_t rid = jget_int(p, "reservation_id");
-	int64_t class_id = jget_int(p, "class_id");
-	char when[21], message[512], kind[48];
 	const char *status = ev->type + strlen("reservation.");
+	char when[21], message[512], kind[48];
 
 	(void)arg;
-	time_format_rfc3339(jget_int(p, "starts_at"),
-	    when);
+	time_format_rfc3339(jget_int(p, "starts_at"), when);
 	if (strcmp(status, "confirmed") == 0)
 		snprintf(message, sizeof message, "Booked: %s on %s.", title, when);
 	else if (strcmp(status, "rejected") == 0)
 		snprintf(message, sizeof message, "Not booked: %s on %s - %s.",
 		    title, when, reason_text(reason));
+	else if (strcmp(status, "waitlisted") == 0)
+		snprintf(message, sizeof message, "On the waitlist: %s on %s - you"
+		    " are number %lld in line.", title, when,
+		    (long long)jget_int(p, "position"));
+	else if (strcmp(status, "awaiting_approval") == 0)
+		snprintf(message, sizeof message, "Requested: %s on %s - waiting for"
+		    " the studio's approval.", title, when);
 	else
 		snprintf(message, sizeof message, "Cancelled: %s on %s - %s.%s",
 		    title, when, reason_text(reason), refund_text(p));
 	snprintf(kind, sizeof kind, "reservation_%s", status);
-	if (db_bind(n.insert, "itiitii", member_id, kind, rid, class_id, message,
-	    ev->id, now_s()) != 0)
+	if (notify(jget_int(p, "member_id"), kind, p, message, ev->id) != 0)
 		return -1;
-	if (db_exec(n.app->db, n.insert) != 0)
-		return -1;
-	log_info("notification sent", "channel=inbox member_id=%lld kind=%s"
-	    " reservation_id=%lld", (long long)member_id, kind, (long long)rid);
-	return 0;
+	if (strcmp(status, "awaiting_approval") != 0)
+		return 0;
+	snprintf(message, sizeof message, "Approval needed: member %lld asks for"
+	    " %s on %s (reservation %lld).", (long long)jget_int(p, "member_id"),
+	    title, when, (long long)jget_int(p, "reservation_id"));
+	return notify(0, "approval_requested", p, message, ev->id);
 }
 
 /* GET /me/notifications */
@@ -145,12 +170,15 @@ static const struct bus_route routes[] = {
 	{ "reservation.confirmed", on_reservation },
 	{ "reservation.rejected", on_reservation },
 	{ "reservation.cancelled", on_reservation },
+	{ "reservation.waitlisted", on_reservation },
+	{ "reservation.awaiting_approval", on_reservation },
 	{ NULL, NULL },
 };
 
 static const struct http_route http_routes[] = {
+	/* A member's inbox; with the studio's token, the studio's (approvals). */
 	{ EVHTTP_REQ_GET, API "/me/notifications", list_notifications,
-	    ACCESS_MEMBER },
+	    ACCESS_USER },
 };
 
 static int

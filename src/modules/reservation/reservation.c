@@ -34,6 +34,10 @@ res_to_json(const struct res_row *r)
 	jput_int(j, "credits", r->credits);
 	jput_time(j, "created_at", r->created_at);
 	jput_time(j, "updated_at", r->updated_at);
+	if (r->seat[0] != '\0')
+		jput_str(j, "seat", r->seat);
+	if (strcmp(r->status, "waitlisted") == 0)
+		jput_int(j, "position", res_store_position(r));
 	/* A free booking has no payment; credits and cards do. */
 	if (r->payment_method[0] != '\0') {
 		p = json_object();
@@ -82,6 +86,12 @@ res_publish_state(const struct res_row *r)
 	jput_str(p, "payment_method", r->payment_method[0] ? r->payment_method :
 	    NULL);
 	jput_bool(p, "refund", r->refund);
+	if (r->seat[0] != '\0')
+		jput_str(p, "seat", r->seat);
+	if (r->waitlist)
+		jput_bool(p, "waitlist", 1);
+	if (strcmp(r->status, "waitlisted") == 0)
+		jput_int(p, "position", res_store_position(r));
 	if (r->payment_status[0] != '\0')
 		jput_str(p, "payment_status", r->payment_status);
 	res_class_release(&c);
@@ -115,6 +125,36 @@ load_pending(const json_t *payload, struct res_row *r)
 	return strcmp(r->status, "pending") == 0;
 }
 
+/* Pending, or waiting in line for a place: 1, 0 (neither), -1. */
+static int
+load_unsettled(const json_t *payload, struct res_row *r)
+{
+	int rc = res_store_get(jget_int(payload, "reservation_id"), r);
+
+	if (rc <= 0)
+		return rc;
+	return strcmp(r->status, "pending") == 0 ||
+	    strcmp(r->status, "waitlisted") == 0;
+}
+
+/*
+ * Held and paid: confirmed - or, for a class that requires the studio's
+ * approval, awaiting it (POST /reservations/{id}/approve or /decline).
+ */
+static int
+held_and_paid(struct res_row *r)
+{
+	struct res_class c;
+	int rc = res_class_get(r->class_id, &c), approval = rc == 1 &&
+	    c.requires_approval;
+
+	res_class_release(&c);
+	if (rc < 0)
+		return -1;
+	return res_transition(r, approval ? "awaiting_approval" : "confirmed",
+	    NULL);
+}
+
 /*
  * class.capacity_reserved: a free place confirms at once; a paid one waits
  * for credits.debited or payment.succeeded.
@@ -124,17 +164,23 @@ on_capacity_reserved(const struct bus_event *ev, void *arg)
 {
 	const char *method = jget_str(ev->payload, "payment_method");
 	struct res_row r;
-	int rc = load_pending(ev->payload, &r);
+	int rc = load_unsettled(ev->payload, &r);
 
 	(void)arg;
 	if (rc <= 0)
 		return rc; /* cancelled meanwhile: the class releases it */
+	if (strcmp(r.status, "waitlisted") == 0) {
+		/* Promoted from the line: the saga goes on from here. */
+		if (res_store_set_status(r.id, "pending", NULL) != 0)
+			return -1;
+		snprintf(r.status, sizeof r.status, "pending");
+	}
 	r.price = jget_int(ev->payload, "price");
 	r.credits = jget_int(ev->payload, "credits");
 	if (res_store_set_amounts(r.id, r.price, r.credits) != 0)
 		return -1;
 	if (method == NULL || strcmp(method, "none") == 0)
-		return res_transition(&r, "confirmed", NULL);
+		return held_and_paid(&r);
 	snprintf(r.payment_method, sizeof r.payment_method, "%s", method);
 	snprintf(r.payment_status, sizeof r.payment_status, "pending");
 	r.payment_amount = strcmp(method, "credits") == 0 ? r.credits : r.price;
@@ -168,7 +214,7 @@ on_paid(const struct bus_event *ev, void *arg)
 		return -1;
 	if (strcmp(r.status, "pending") != 0)
 		return 0; /* it ended meanwhile: the refund steps give it back */
-	return res_transition(&r, "confirmed", NULL);
+	return held_and_paid(&r);
 }
 
 /* credits.insufficient / payment.failed: not paid; the booking is rejected
@@ -222,8 +268,25 @@ on_refunded(const struct bus_event *ev, void *arg)
 	return res_store_set_payment(&r);
 }
 
+/* class.full, class.booking_closed, class.seat_taken: not booked. */
 static int
 on_refused(const struct bus_event *ev, void *arg)
+{
+	struct res_row r;
+	int rc = load_unsettled(ev->payload, &r);
+
+	(void)arg;
+	if (rc <= 0)
+		return rc;
+	return res_transition(&r, "rejected",
+	    strcmp(ev->type, "class.full") == 0 ? "class_full" :
+	    strcmp(ev->type, "class.seat_taken") == 0 ? "seat_taken" :
+	    "booking_closed");
+}
+
+/* class.waitlisted: in line for the next free place. */
+static int
+on_waitlisted(const struct bus_event *ev, void *arg)
 {
 	struct res_row r;
 	int rc = load_pending(ev->payload, &r);
@@ -231,15 +294,24 @@ on_refused(const struct bus_event *ev, void *arg)
 	(void)arg;
 	if (rc <= 0)
 		return rc;
-	return res_transition(&r, "rejected", strcmp(ev->type, "class.full") == 0 ?
-	    "class_full" : "booking_closed");
+	return res_transition(&r, "waitlisted", NULL);
 }
 
+/* class.created / class.updated: this module's view of the class. */
 static int
 on_class_changed(const struct bus_event *ev, void *arg)
 {
+	json_t *seat;
+	size_t i;
+
 	(void)arg;
-	return res_class_upsert(ev->payload);
+	if (res_class_upsert(ev->payload) != 0)
+		return -1;
+	json_array_foreach(json_object_get(ev->payload, "seats"), i, seat)
+		if (res_class_seat_add(jget_int(ev->payload, "class_id"),
+		    json_string_value(seat)) != 0)
+			return -1;
+	return 0;
 }
 
 /* class.cancelled: cancel every active booking of it, each through the saga. */
@@ -304,6 +376,8 @@ static const struct bus_route routes[] = {
 	{ "class.capacity_reserved", on_capacity_reserved },
 	{ "class.full", on_refused },
 	{ "class.booking_closed", on_refused },
+	{ "class.seat_taken", on_refused },
+	{ "class.waitlisted", on_waitlisted },
 	{ "credits.debited", on_paid },
 	{ "payment.succeeded", on_paid },
 	{ "credits.insufficient", on_not_paid },
@@ -340,6 +414,18 @@ sweep_run(struct batch_item *item)
 			return -1;
 		log_warn("saga timed out; rejected", "reservation_id=%lld",
 		    (long long)r.id);
+	}
+	if (n < 0)
+		return -1;
+	/* Requests the studio did not decide in time are declined. */
+	before = now_s() - res_app->cfg->approval_timeout_hours * 3600;
+	n = res_store_stale_awaiting(before, ids, 64);
+	for (int i = 0; i < n; i++) {
+		struct res_row r;
+
+		if (res_store_get(ids[i], &r) != 1 ||
+		    res_transition(&r, "rejected", "approval_timeout") != 0)
+			return -1;
 	}
 	return n < 0 ? -1 : 0;
 }

@@ -32,6 +32,10 @@ static const struct {
 	{ "booking_closed", "Booking is closed" },
 	{ "timeout", "Booking timed out" },
 	{ "saga_failed", "Booking failed" },
+	{ "seat_taken", "Seat taken" },
+	{ "insufficient_credits", "Insufficient credits" },
+	{ "payment_failed", "Payment failed" },
+	{ "payment_unavailable", "Payment unavailable" },
 };
 
 static const char *
@@ -101,11 +105,14 @@ settle_booking(struct http_req *req, void *arg, int timed_out)
 	else
 		status = 202;
 	if (status == 202) {
-		/* Pending past wait_ms, or awaiting the studio: not final. */
+		/* Pending past wait_ms, in line, or awaiting the studio: not final. */
 		char *where = location_of(r.id);
+		json_t *body = json_pack("{s:I, s:s}", "id", (json_int_t)r.id,
+		    "status", r.status);
 
-		http_reply_at(req, 202, json_pack("{s:I, s:s}", "id",
-		    (json_int_t)r.id, "status", r.status), where);
+		if (strcmp(r.status, "waitlisted") == 0)
+			jput_int(body, "position", res_store_position(&r));
+		http_reply_at(req, 202, body, where);
 		free(where);
 		goto done;
 	}
@@ -126,7 +133,11 @@ done:
 	return 1;
 }
 
-static const char *const booking_fields[] = { "class_id", "member_id", NULL };
+static int read_place(struct vctx *v, const struct res_class *c,
+    struct res_row *r);
+
+static const char *const booking_fields[] = { "class_id", "member_id", "seat",
+	"waitlist", NULL };
 
 /* A key is 1..255 visible ASCII characters. */
 static int
@@ -248,6 +259,8 @@ create_reservation(struct http_req *req)
 		goto out;
 	if (v_ok(&v) && found == 0)
 		v_error(&v, "class_id", "no such class");
+	if (v_ok(&v) && read_place(&v, &c, &r) != 0)
+		goto out;
 	if (!v_ok(&v)) {
 		http_problem_invalid(req, v_take(&v));
 		goto out;
@@ -288,6 +301,38 @@ out:
 	v_end(&v);
 	res_class_release(&c);
 	return rc;
+}
+
+/*
+ * What place the booking asks for: a seat of the map (required for a seated
+ * class, refused otherwise) and whether to join the waitlist when full (not
+ * for seated classes: a seat is a particular place). 0, or -1 on error.
+ */
+static int
+read_place(struct vctx *v, const struct res_class *c, struct res_row *r)
+{
+	const char *seat = NULL;
+	int has_seat = v_string(v, "seat", V_OPTIONAL, 16, &seat) == 1, rc;
+
+	if (v_bool(v, "waitlist", V_OPTIONAL, &r->waitlist) == 1 && r->waitlist &&
+	    c->has_seats)
+		v_error(v, "waitlist", "a seated class has no waitlist");
+	if (!c->has_seats) {
+		if (has_seat)
+			v_error(v, "seat", "this class has no seat map");
+		return 0;
+	}
+	if (!has_seat) {
+		v_error(v, "seat", "is required: this class has assigned seats");
+		return 0;
+	}
+	rc = res_class_seat_exists(c->class_id, seat);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		v_error(v, "seat", "is not on this class's seat map");
+	snprintf(r->seat, sizeof r->seat, "%s", seat);
+	return 0;
 }
 
 /* Load {id} and check the caller may see it: 0, or -1 with the reply set. */
@@ -387,11 +432,49 @@ class_roster(struct http_req *req)
 	return 0;
 }
 
+/* POST /reservations/{id}/approve and /decline: the studio decides. */
+static int
+decide(struct http_req *req, int approve)
+{
+	struct res_row r;
+
+	if (load_owned(req, &r) != 0)
+		return -1;
+	if (strcmp(r.status, "awaiting_approval") != 0) {
+		http_problem_x(req, 409, "not_awaiting_approval",
+		    "Not awaiting approval", json_pack("{s:I, s:s}",
+		    "reservation_id", (json_int_t)r.id, "reservation_status", r.status),
+		    "reservation %lld is %s", (long long)r.id, r.status);
+		return 0;
+	}
+	if (res_transition(&r, approve ? "confirmed" : "rejected",
+	    approve ? NULL : "declined") != 0)
+		return -1;
+	http_reply(req, 200, res_to_json(&r));
+	return 0;
+}
+
+static int
+approve_reservation(struct http_req *req)
+{
+	return decide(req, 1);
+}
+
+static int
+decline_reservation(struct http_req *req)
+{
+	return decide(req, 0);
+}
+
 static const struct http_route routes[] = {
 	{ EVHTTP_REQ_POST, API "/reservations", create_reservation, ACCESS_USER },
 	{ EVHTTP_REQ_GET, API "/reservations/{id}", get_reservation, ACCESS_USER },
 	{ EVHTTP_REQ_POST, API "/reservations/{id}/cancel", cancel_reservation,
 	    ACCESS_USER },
+	{ EVHTTP_REQ_POST, API "/reservations/{id}/approve", approve_reservation,
+	    ACCESS_ADMIN },
+	{ EVHTTP_REQ_POST, API "/reservations/{id}/decline", decline_reservation,
+	    ACCESS_ADMIN },
 	{ EVHTTP_REQ_GET, API "/classes/{id}/reservations", class_roster,
 	    ACCESS_ADMIN },
 };

@@ -19,8 +19,11 @@ struct res_row {
 	int64_t payment_amount;
 	char provider_ref[128];
 	int64_t refunded_amount;
-	/* Not stored: carried by reservation.cancelled for the refund steps. */
+	char seat[17];              /* "" unless the class has a seat map */
+	/* Not stored: carried by reservation.cancelled for the refund steps,
+	 * and by reservation.requested for the class (join the waitlist). */
 	int refund;
+	int waitlist;
 };
 
 /* What this module knows of a class, from class.* events. */
@@ -29,6 +32,8 @@ struct res_class {
 	char *title;
 	int64_t starts_at, ends_at, price, credits;
 	int cancelled;
+	int requires_approval;
+	int has_seats;
 };
 
 struct res_idem {
@@ -65,6 +70,13 @@ int res_class_set_cancelled(int64_t class_id);
 /* 1 found (c filled; release with res_class_release), 0 not, -1 error. */
 int res_class_get(int64_t class_id, struct res_class *c);
 void res_class_release(struct res_class *c);
+/* The seat map of a class (from class.created): add one; is it on it. */
+int res_class_seat_add(int64_t class_id, const char *seat);
+int res_class_seat_exists(int64_t class_id, const char *seat);
+/* Place in line of a waitlisted reservation (1 = next), or -1. */
+int64_t res_store_position(const struct res_row *r);
+/* Awaiting the studio since before `before`: ids (count or -1). */
+int res_store_stale_awaiting(int64_t before, int64_t *ids, int max);
 int res_member_add(int64_t member_id);
 int res_member_exists(int64_t member_id);
 

@@ -11,7 +11,7 @@
 
 #define COLUMNS "id, class_id, member_id, status, reason, price, credits," \
 	" created_at, updated_at, payment_method, payment_status, payment_amount," \
-	" provider_ref, refunded_amount"
+	" provider_ref, refunded_amount, seat"
 #define ACTIVE "('pending', 'awaiting_approval', 'confirmed')"
 
 static struct {
@@ -19,13 +19,24 @@ static struct {
 	sqlite3_stmt *get, *insert, *set_status, *set_amounts, *set_payment,
 	    *has_active,
 	    *active_ids, *stale, *roster, *class_upsert, *class_cancel, *class_get,
-	    *member_add, *member_get, *idem_get, *idem_insert, *idem_finish;
+	    *member_add, *member_get, *idem_get, *idem_insert, *idem_finish,
+	    *seat_add, *seat_get, *position, *stale_awaiting;
 } s;
 
 static const struct db_stmt_def stmts[] = {
 	{ &s.get, "SELECT " COLUMNS " FROM reservations WHERE id = ?" },
 	{ &s.insert, "INSERT INTO reservations(class_id, member_id, status, reason,"
-	    " price, credits, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" },
+	    " price, credits, created_at, updated_at, seat)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	{ &s.seat_add, "INSERT OR IGNORE INTO reservation_class_seats(class_id, seat)"
+	    " VALUES (?, ?)" },
+	{ &s.seat_get, "SELECT 1 FROM reservation_class_seats WHERE class_id = ?"
+	    " AND seat = ?" },
+	{ &s.position, "SELECT count(*) FROM reservations WHERE class_id = ?"
+	    " AND status = 'waitlisted' AND id <= ?" },
+	{ &s.stale_awaiting, "SELECT id FROM reservations"
+	    " WHERE status = 'awaiting_approval' AND updated_at < ?"
+	    " ORDER BY updated_at LIMIT ?" },
 	{ &s.set_status, "UPDATE reservations SET status = ?, reason = ?,"
 	    " updated_at = ? WHERE id = ?" },
 	{ &s.set_amounts, "UPDATE reservations SET price = ?, credits = ?"
@@ -37,20 +48,24 @@ static const struct db_stmt_def stmts[] = {
 	    " AND member_id = ? AND status IN " ACTIVE },
 	{ &s.active_ids, "SELECT id FROM reservations WHERE class_id = ?"
 	    " AND status IN " ACTIVE " ORDER BY id LIMIT ?" },
+	/* updated_at: a booking promoted from the waitlist is pending anew. */
 	{ &s.stale, "SELECT id FROM reservations WHERE status = 'pending'"
-	    " AND created_at < ? ORDER BY created_at LIMIT ?" },
+	    " AND updated_at < ? ORDER BY updated_at LIMIT ?" },
 	{ &s.roster, "SELECT " COLUMNS " FROM reservations WHERE class_id = ?"
 	    " AND id > ? ORDER BY id LIMIT ?" },
 	{ &s.class_upsert, "INSERT INTO reservation_classes(class_id, title,"
-	    " starts_at, ends_at, price, credits, status) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	    " starts_at, ends_at, price, credits, status, requires_approval,"
+	    " has_seats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	    " ON CONFLICT (class_id) DO UPDATE SET title = excluded.title,"
 	    " starts_at = excluded.starts_at, ends_at = excluded.ends_at,"
 	    " price = excluded.price, credits = excluded.credits,"
-	    " status = excluded.status" },
+	    " status = excluded.status,"
+	    " requires_approval = excluded.requires_approval" },
 	{ &s.class_cancel, "UPDATE reservation_classes SET status = 'cancelled'"
 	    " WHERE class_id = ?" },
 	{ &s.class_get, "SELECT class_id, title, starts_at, ends_at, price, credits,"
-	    " status FROM reservation_classes WHERE class_id = ?" },
+	    " status, requires_approval, has_seats FROM reservation_classes"
+	    " WHERE class_id = ?" },
 	{ &s.member_add, "INSERT OR IGNORE INTO reservation_members(member_id)"
 	    " VALUES (?)" },
 	{ &s.member_get, "SELECT 1 FROM reservation_members WHERE member_id = ?" },
@@ -103,7 +118,9 @@ read_row(sqlite3_stmt *st, struct res_row *r)
 	r->payment_amount = sqlite3_column_int64(st, 11);
 	text_col(r->provider_ref, sizeof r->provider_ref, st, 12);
 	r->refunded_amount = sqlite3_column_int64(st, 13);
+	text_col(r->seat, sizeof r->seat, st, 14);
 	r->refund = 0;
+	r->waitlist = 0;
 }
 
 int
@@ -125,9 +142,9 @@ res_store_insert(struct res_row *r)
 {
 	int rc;
 
-	if (db_bind(s.insert, "iittiiii", r->class_id, r->member_id, r->status,
+	if (db_bind(s.insert, "iittiiiit", r->class_id, r->member_id, r->status,
 	    r->reason[0] ? r->reason : NULL, r->price, r->credits, r->created_at,
-	    r->updated_at) != 0)
+	    r->updated_at, r->seat[0] ? r->seat : NULL) != 0)
 		return -1;
 	rc = db_exec(s.db, s.insert);
 	if (rc == 0)
@@ -240,16 +257,50 @@ res_class_upsert(const json_t *p)
 {
 	const char *status = jget_str(p, "status");
 
-	if (db_bind(s.class_upsert, "itiiiit",
-	    jget_int(p, "class_id"),
-	    jget_str(p, "title"),
-	    jget_int(p, "starts_at"),
-	    jget_int(p, "ends_at"),
-	    jget_int(p, "price"),
-	    jget_int(p, "credits"),
-	    status ? status : "scheduled") != 0)
+	if (db_bind(s.class_upsert, "itiiiitii", jget_int(p, "class_id"),
+	    jget_str(p, "title"), jget_int(p, "starts_at"), jget_int(p, "ends_at"),
+	    jget_int(p, "price"), jget_int(p, "credits"),
+	    status ? status : "scheduled",
+	    (int64_t)json_is_true(json_object_get(p, "requires_approval")),
+	    (int64_t)json_is_true(json_object_get(p, "has_seats"))) != 0)
 		return -1;
 	return db_exec(s.db, s.class_upsert) == 0 ? 0 : -1;
+}
+
+int
+res_class_seat_add(int64_t class_id, const char *seat)
+{
+	if (db_bind(s.seat_add, "it", class_id, seat) != 0)
+		return -1;
+	return db_exec(s.db, s.seat_add) == 0 ? 0 : -1;
+}
+
+int
+res_class_seat_exists(int64_t class_id, const char *seat)
+{
+	if (db_bind(s.seat_get, "it", class_id, seat) != 0)
+		return -1;
+	return exists(s.seat_get);
+}
+
+int64_t
+res_store_position(const struct res_row *r)
+{
+	int64_t n = -1;
+
+	if (db_bind(s.position, "ii", r->class_id, r->id) == 0 &&
+	    db_step(s.db, s.position) == 1)
+		n = sqlite3_column_int64(s.position, 0);
+	db_reset(s.position);
+	return n;
+}
+
+int
+res_store_stale_awaiting(int64_t before, int64_t *ids, int max)
+{
+	if (db_bind(s.stale_awaiting, "ii", before, (int64_t)max) != 0)
+		return -1;
+	return collect_ids(s.stale_awaiting, ids, max);
 }
 
 int
@@ -278,6 +329,8 @@ res_class_get(int64_t class_id, struct res_class *c)
 		c->credits = sqlite3_column_int64(s.class_get, 5);
 		c->cancelled = strcmp((const char *)sqlite3_column_text(
 		    s.class_get, 6), "cancelled") == 0;
+		c->requires_approval = sqlite3_column_int(s.class_get, 7);
+		c->has_seats = sqlite3_column_int(s.class_get, 8);
 	}
 	db_reset(s.class_get);
 	return rc < 0 ? -1 : rc;
