@@ -6,7 +6,10 @@
 
 #include "core/util.h"
 
+/* Holding (or about to hold) a place. */
 #define ACTIVE "('pending', 'awaiting_approval', 'confirmed')"
+/* Not yet over: active, or waiting in line. */
+#define LIVE "('pending', 'waitlisted', 'awaiting_approval', 'confirmed')"
 
 static const struct invariant {
 	const char *name;
@@ -39,10 +42,33 @@ static const struct invariant {
 	  " (SELECT count(*) FROM reservations r WHERE r.class_id = c.id"
 	  " AND r.status IN " ACTIVE " AND EXISTS (SELECT 1 FROM class_holds h"
 	  " WHERE h.reservation_id = r.id))" },
-	{ "one active reservation per member and class",
-	  "SELECT 'member ' || member_id || ' has ' || count(*) || ' active"
+	{ "one live reservation per member and class",
+	  "SELECT 'member ' || member_id || ' has ' || count(*) || ' live"
 	  " reservations of class ' || class_id FROM reservations WHERE status IN "
-	  ACTIVE " GROUP BY class_id, member_id HAVING count(*) > 1" },
+	  LIVE " GROUP BY class_id, member_id HAVING count(*) > 1" },
+	{ "a seat has at most one active reservation",
+	  "SELECT 'seat ' || seat || ' of class ' || class_id || ' has '"
+	  " || count(*) || ' active reservations' FROM reservations"
+	  " WHERE seat IS NOT NULL AND status IN " ACTIVE
+	  " GROUP BY class_id, seat HAVING count(*) > 1" },
+	{ "a held seat is the seat its reservation names",
+	  "SELECT 'reservation ' || r.id || ' names seat ' || coalesce(r.seat, '-')"
+	  " || ' but holds ' || coalesce(h.seat, '-') FROM class_holds h"
+	  " JOIN reservations r ON r.id = h.reservation_id"
+	  " WHERE h.seat IS NOT r.seat" },
+	{ "the waitlist length is the line's",
+	  "SELECT 'class ' || c.id || ': waitlist ' || c.waitlist || ', in line '"
+	  " || (SELECT count(*) FROM class_waitlist w WHERE w.class_id = c.id)"
+	  " FROM classes c WHERE c.waitlist <>"
+	  " (SELECT count(*) FROM class_waitlist w WHERE w.class_id = c.id)" },
+	{ "waitlisted reservations, and only they, are in line",
+	  "SELECT 'reservation ' || r.id || ' is waitlisted but not in line'"
+	  " FROM reservations r WHERE r.status = 'waitlisted' AND NOT EXISTS"
+	  " (SELECT 1 FROM class_waitlist w WHERE w.reservation_id = r.id)"
+	  " UNION ALL SELECT 'reservation ' || w.reservation_id || ' is in line"
+	  " but ' || coalesce(r.status, 'missing') FROM class_waitlist w"
+	  " LEFT JOIN reservations r ON r.id = w.reservation_id"
+	  " WHERE coalesce(r.status, '') <> 'waitlisted'" },
 	{ "every saga is settled or still live",
 	  "SELECT 'reservation ' || id || ' pending since ' || updated_at"
 	  " FROM reservations WHERE status = 'pending' AND updated_at < ?1 - ?2 - 60" },

@@ -62,3 +62,17 @@ class Check(StudioTestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("no credit balance below zero: member %d: balance -5"
                       % self.members[2]["id"], out)
+
+    def test_waitlist_drift_is_reported(self):
+        self.tamper("UPDATE classes SET waitlist = 2 WHERE id = ?", self.klass["id"])
+        rc, out = run_check(self.srv)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("the waitlist length is the line's: class %d: waitlist 2, in line 0"
+                      % self.klass["id"], out)
+
+    def test_seat_mismatch_is_reported(self):
+        self.tamper("UPDATE class_holds SET seat = 'X9' WHERE reservation_id = ?",
+                    self.rids[1])
+        rc, out = run_check(self.srv)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("reservation %d names seat - but holds X9" % self.rids[1], out)
