@@ -32,6 +32,14 @@ static const struct key keys[] = {
 	{ "server", "listen", KEY_LISTEN, offsetof(struct config, listen),
 	    "127.0.0.1:8088", 0, 0, NULL },
 	INT("server", "max_body_bytes", max_body_bytes, "1048576", 64, 64 << 20),
+	INT("server", "max_inflight", max_inflight, "1024", 1, 1000000),
+	INT("server", "rate_per_second", rate_per_second, "0", 0, 1000000),
+	INT("server", "rate_burst", rate_burst, "100", 1, 1000000),
+	INT("server", "idle_timeout_ms", idle_timeout_ms, "30000", 100, 3600000),
+	INT("server", "request_timeout_ms", request_timeout_ms, "30000", 100, 3600000),
+	INT("server", "max_header_bytes", max_header_bytes, "16384", 1024, 1 << 20),
+	INT("server", "max_headers", max_headers, "64", 4, 1000),
+	STR("server", "cors_origins", cors_origins, ""),
 	STR("database", "path", db_path, "data/studiod.db"),
 	ENUM("database", "synchronous", synchronous, "full", "full|normal"),
 	INT("database", "busy_timeout_ms", busy_timeout_ms, "5000", 0, 600000),
@@ -61,6 +69,8 @@ static const struct key keys[] = {
 	INT("notification", "webhook_timeout_ms", webhook_timeout_ms, "5000", 100,
 	    120000),
 	ENUM("log", "level", log_level, "info", "debug|info|warn|error"),
+	ENUM("log", "format", log_format, "logfmt", "logfmt|json"),
+	STR("log", "file", log_file, ""),
 	STR("auth", "admin_token_file", admin_token_file, ""),
 };
 

@@ -17,6 +17,14 @@ struct config {
 	char *listen_host;       /* parsed from listen */
 	int listen_port;
 	int64_t max_body_bytes;
+	int64_t max_inflight;     /* requests in progress; beyond, 503 at once */
+	int64_t rate_per_second;  /* token bucket per token or address; 0 = off */
+	int64_t rate_burst;
+	int64_t idle_timeout_ms;  /* a connection with no request in it */
+	int64_t request_timeout_ms; /* first byte to complete request */
+	int64_t max_header_bytes;
+	int64_t max_headers;
+	char *cors_origins;      /* "", "*" or "https://a, https://b" */
 	/* [database] */
 	char *db_path;
 	char *synchronous;       /* "full" | "normal" */
@@ -48,6 +56,8 @@ struct config {
 	int64_t webhook_timeout_ms;
 	/* [log] */
 	char *log_level;
+	char *log_format;        /* "logfmt" | "json" */
+	char *log_file;          /* "" means stderr; reopened on SIGHUP */
 	/* [auth] */
 	char *admin_token_file;  /* "" means admin.token beside the database */
 };

@@ -24,6 +24,14 @@ void log_set_context(const char *rid);
  * hot path sets it once per event delivery). */
 void log_set_context_ref(const char *rid);
 
+/* 1: one JSON object per line instead of logfmt ([log] format = json). */
+void log_set_format(int json);
+/*
+ * Send the log (stderr, fd 2) to path, appending; called again on SIGHUP
+ * it reopens the file after a rotation. 0, or -1 with errno set.
+ */
+int log_open_file(const char *path);
+
 void log_emit(enum log_level level, const char *msg, const char *kvfmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -21,7 +21,8 @@
 
 static struct {
 	struct db *db;
-	sqlite3_stmt *lookup, *insert, *has_admin;
+	sqlite3_stmt *lookup, *insert, *has_admin, *revoke_id, *revoke_hash,
+	    *member_known;
 } a;
 
 static const struct db_stmt_def stmts[] = {
@@ -31,6 +32,13 @@ static const struct db_stmt_def stmts[] = {
 	    " VALUES (?, ?, ?, ?)" },
 	{ &a.has_admin, "SELECT 1 FROM auth_tokens"
 	    " WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1" },
+	{ &a.revoke_id, "UPDATE auth_tokens SET revoked_at = ?"
+	    " WHERE id = ? AND revoked_at IS NULL" },
+	{ &a.revoke_hash, "UPDATE auth_tokens SET revoked_at = ?"
+	    " WHERE hash = ? AND revoked_at IS NULL" },
+	/* The CLI's one look at members: the public event, not their table. */
+	{ &a.member_known, "SELECT 1 FROM outbox WHERE type = 'member.created'"
+	    " AND json_extract(payload, '$.member_id') = ? LIMIT 1" },
 };
 #define NSTMTS (sizeof stmts / sizeof stmts[0])
 
@@ -204,4 +212,66 @@ fail:
 	free(token);
 	free(line);
 	return -1;
+}
+
+char *
+auth_token_create(struct db *db, enum role role, int64_t member_id,
+    int64_t *id, const char **why)
+{
+	char *token = NULL;
+	int known = 1;
+
+	*why = "the database failed";
+	if (db_begin(db) != 0)
+		return NULL;
+	if (role == ROLE_MEMBER) {
+		known = db_bind(a.member_known, "i", member_id) == 0 ?
+		    db_step(db, a.member_known) : -1;
+		db_reset(a.member_known);
+	}
+	if (known != 1) {
+		if (known == 0)
+			*why = "no such member";
+		goto out;
+	}
+	token = auth_token_issue(role, member_id);
+	if (token == NULL)
+		goto out;
+	*id = db_last_insert_id(db);
+	if (db_commit(db) != 0) {
+		free(token);
+		token = NULL;
+	}
+out:
+	if (token == NULL)
+		db_rollback(db);
+	return token;
+}
+
+int
+auth_token_revoke(struct db *db, const char *id_or_token)
+{
+	unsigned char hash[crypto_generichash_BYTES];
+	sqlite3_stmt *st;
+	int64_t id;
+	int rc;
+
+	if (parse_int64(id_or_token, 1, INT64_MAX, &id) == 0) {
+		st = a.revoke_id;
+		rc = db_bind(st, "ii", now_s(), id);
+	} else if (token_well_formed(id_or_token, strlen(id_or_token))) {
+		token_hash(id_or_token, hash);
+		st = a.revoke_hash;
+		rc = db_bind(st, "i", now_s());
+		if (rc == 0 && sqlite3_bind_blob(st, 2, hash, sizeof hash,
+		    SQLITE_TRANSIENT) != SQLITE_OK)
+			rc = -1;
+	} else {
+		return 0;
+	}
+	if (rc == 0)
+		rc = db_exec(db, st);
+	else
+		db_reset(st);
+	return rc != 0 ? -1 : db_changes(db) > 0;
 }

@@ -34,4 +34,18 @@ char *auth_token_issue(enum role role, int64_t member_id);
  */
 int auth_bootstrap_admin(struct db *db, const char *path);
 
+/*
+ * `studiod token create`: make a token for role (member_id > 0 for a
+ * member, who must exist: a member.created event names it) in its own
+ * transaction. Returns the token (the caller frees) and its id, or NULL
+ * with a reason in *why (static).
+ */
+char *auth_token_create(struct db *db, enum role role, int64_t member_id,
+    int64_t *id, const char **why);
+/*
+ * `studiod token revoke`: revoke by token id ("7") or by the token itself
+ * ("sd_..."). 1 revoked, 0 no such live token, -1 on a database error.
+ */
+int auth_token_revoke(struct db *db, const char *id_or_token);
+
 #endif

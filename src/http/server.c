@@ -11,6 +11,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
+#include <systemd/sd-daemon.h>
 
 #include "core/app.h"
 #include "core/batch.h"
@@ -18,52 +19,13 @@
 #include "core/config.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "http/auth.h"
 #include "http/http.h"
+#include "http/limits.h"
 #include "http/router.h"
-
-struct http_server {
-	struct app *app;
-	struct evhttp *evh;
-	struct evhttp_bound_socket *sock;
-	unsigned long active;       /* received, not yet answered */
-	unsigned long unflushed;    /* answered, not yet written out */
-	char rid_prefix[9];
-	unsigned long rid_seq;
-	struct event *drain_timer;
-	struct {
-		const char *name;
-		json_t *(*fn)(void);
-	} ready_details[8];
-	int nready_details;
-	void (*drain_done)(void *);
-	void *drain_arg;
-};
-
-struct http_req {
-	struct batch_item item;     /* first member: the batch hands this back */
-	struct http_server *srv;
-	struct evhttp_request *ev;
-	const struct http_route *route;
-	struct router_match match;
-	struct evkeyvalq query;
-	struct principal who;
-	char rid[65];
-	json_t *body;
-	int status;                 /* 0 until a reply is set */
-	json_t *reply;
-	char *reply_text;           /* or a body serialised already */
-	size_t reply_len;
-	int is_problem;
-	char *location;
-	char allow[80];
-	http_settle_fn settle_fn;
-	void *settle_arg;
-	struct event *timer;
-	int timed_out;
-	int64_t started_us;
-};
+#include "http/server_internal.h"
 
 static void check_drained(struct http_server *srv);
 
@@ -406,22 +368,36 @@ send_reply(struct http_req *req)
 
 	if (req->status == 0)
 		(void)http_internal_error(req);
-	evhttp_add_header(h, "Content-Type", req->is_problem ?
-	    "application/problem+json" : "application/json");
+	if (!req->no_body)
+		evhttp_add_header(h, "Content-Type", req->content_type != NULL ?
+		    req->content_type : req->is_problem ?
+		    "application/problem+json" : "application/json");
 	evhttp_add_header(h, "X-Request-Id", req->rid);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (req->location != NULL)
 		evhttp_add_header(h, "Location", req->location);
 	if (req->allow[0] != '\0')
 		evhttp_add_header(h, "Allow", req->allow);
-	if (req->status == 503)
+	if (req->retry_after_s > 0) {
+		char ra[16];
+
+		snprintf(ra, sizeof ra, "%d", req->retry_after_s);
+		evhttp_add_header(h, "Retry-After", ra);
+	} else if (req->status == 503) {
 		evhttp_add_header(h, "Retry-After", "1");
+	}
 	if (srv->app->draining)
 		evhttp_add_header(h, "Connection", "close");
-	if (req->reply_text != NULL)
+	limits_reply(req, h);
+	if (req->no_body)
+		;
+	else if (req->reply_text != NULL)
 		evbuffer_add(out, req->reply_text, req->reply_len);
 	else
 		add_json(out, req->reply);
+	metrics_request(req->route != NULL ? req->route->pattern : NULL,
+	    method_name(evhttp_request_get_command(req->ev)), req->status,
+	    mono_us() - req->started_us);
 	log_set_context(req->rid);
 	log_info("request", "method=%s path=\"%s\" status=%d us=%lld",
 	    method_name(evhttp_request_get_command(req->ev)),
@@ -445,6 +421,8 @@ authorize(struct http_req *req)
 {
 	int rc = auth_resolve(http_header(req, "Authorization"), &req->who);
 
+	if (limits_rate(req, rc == 1) != 0)
+		return -1;
 	if (rc < 0 || (rc == 0 && req->route->access != ACCESS_PUBLIC)) {
 		http_problem(req, 401, "unauthorized", "Unauthorized",
 		    rc < 0 ? "the bearer token is not valid" :
@@ -581,6 +559,8 @@ on_request(struct evhttp_request *ev, void *arg)
 	make_request_id(srv, req);
 	if (method == EVHTTP_REQ_HEAD)
 		method = EVHTTP_REQ_GET;
+	if (limits_admit(req, method, path) != 0)
+		goto reply_now;
 	if (srv->app->draining) {
 		http_problem(req, 503, "draining", "Shutting down",
 		    "the server is stopping; retry shortly");
@@ -661,6 +641,7 @@ readyz(struct http_req *req)
 static const struct http_route core_routes[] = {
 	{ EVHTTP_REQ_GET, "/healthz", healthz, ACCESS_PUBLIC },
 	{ EVHTTP_REQ_GET, "/readyz", readyz, ACCESS_PUBLIC },
+	{ EVHTTP_REQ_GET, "/metrics", http_metrics, ACCESS_PUBLIC },
 };
 
 void
@@ -699,24 +680,46 @@ http_server_new(struct app *app)
 	snprintf(srv->rid_prefix, sizeof srv->rid_prefix, "%02x%02x%02x%02x",
 	    rnd[0], rnd[1], rnd[2], rnd[3]);
 	evhttp_set_max_body_size(srv->evh, app->cfg->max_body_bytes);
-	evhttp_set_max_headers_size(srv->evh, 16 * 1024);
-	evhttp_set_timeout(srv->evh, 30);
 	evhttp_set_allowed_methods(srv->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(srv->evh, on_request, srv);
 	app->http = srv;
+	limits_new(srv, app->cfg);
+	http_metrics_init(app);
 	http_add_routes(app, core_routes,
 	    (int)(sizeof core_routes / sizeof core_routes[0]));
 	return 0;
 }
 
+/*
+ * A socket passed by systemd (socket activation: LISTEN_FDS) is used as
+ * it is, so connections queued while studiod restarts are not lost;
+ * otherwise bind [server] listen.
+ */
 int
 http_server_listen(struct app *app)
 {
 	struct http_server *srv = app->http;
 	const struct config *cfg = app->cfg;
+	int n = sd_listen_fds(1);
 
+	if (n > 1)
+		log_warn("more than one socket passed; using the first",
+		    "count=%d", n);
+	if (n > 0) {
+		evutil_make_socket_nonblocking(SD_LISTEN_FDS_START);
+		srv->sock = evhttp_accept_socket_with_handle(srv->evh,
+		    SD_LISTEN_FDS_START);
+		if (srv->sock == NULL) {
+			log_error("cannot accept on the passed socket", "fd=%d",
+			    SD_LISTEN_FDS_START);
+			return -1;
+		}
+		log_info("listening on the socket systemd passed",
+		    "fd=%d (listen ignored)", SD_LISTEN_FDS_START);
+		return 0;
+	}
 	srv->sock = evhttp_bind_socket_with_handle(srv->evh, cfg->listen_host,
 	    (ev_uint16_t)cfg->listen_port);
 	if (srv->sock == NULL) {
@@ -725,6 +728,13 @@ http_server_listen(struct app *app)
 	}
 	log_info("listening", "listen=%s", cfg->listen);
 	return 0;
+}
+
+void
+http_server_reconfigure(struct app *app, const struct config *cfg)
+{
+	evhttp_set_max_body_size(app->http->evh, cfg->max_body_bytes);
+	limits_configure(app->http, cfg);
 }
 
 static void
@@ -778,7 +788,9 @@ http_server_free(struct app *app)
 
 	if (srv == NULL)
 		return;
+	http_metrics_fini();
 	evhttp_free(srv->evh);
+	limits_free(srv);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
 	free(srv);

@@ -18,6 +18,10 @@ int http_server_listen(struct app *app);
 void http_server_drain(struct app *app, int deadline_ms, void (*done)(void *),
     void *arg);
 void http_server_free(struct app *app);
+/* SIGHUP: apply cfg's front-door limits (max_inflight, rates, timeouts,
+ * header and body limits, CORS); listen changes need a restart. */
+struct config;
+void http_server_reconfigure(struct app *app, const struct config *cfg);
 
 #if defined(STUDIOD_TEST_HOOKS) || defined(STUDIOD_FUZZ)
 struct evhttp_request;
