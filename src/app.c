@@ -26,6 +26,7 @@
 #include "modules/notification/notification.h"
 #include "modules/payment/payment.h"
 #include "modules/reservation/reservation.h"
+#include "modules/webhook/webhook.h"
 #include "modules/review/review.h"
 
 /* Started in this order, finalised in reverse. */
@@ -39,6 +40,7 @@ static const struct module *const modules[] = {
 	&review_module,
 	&dashboard_module,
 	&eventlog_module,
+	&webhook_module,
 };
 #define NMODULES (sizeof modules / sizeof modules[0])
 

@@ -13,6 +13,7 @@ Suite *router_suite(void);
 Suite *validate_suite(void);
 Suite *bus_suite(void);
 Suite *batch_suite(void);
+Suite *webhook_suite(void);
 Suite *ratelimit_suite(void);
 
 #endif
