@@ -10,6 +10,8 @@ MODE     ?= release
 PYTHON   ?= python3
 CONFIG   ?= config.ini
 PREFIX   ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR  ?= /lib/systemd/system
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
@@ -42,7 +44,7 @@ FUZZERS    := fuzz_http fuzz_config
 REPLAYS    := $(patsubst %,$(BUILD)/%_replay,$(FUZZERS))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps run test test-unit test-e2e test-fuzz-replay test-valgrind soak fuzz \
+.PHONY: all deps run install test test-unit test-e2e test-fuzz-replay test-valgrind soak fuzz \
         clean format
 
 all: $(BUILD)/studiod
@@ -80,6 +82,21 @@ $(GEN): $(MIGRATIONS) tools/embed-migrations
 
 deps:
 	@tools/deps.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary (the migrations
+# are embedded in it), the systemd units and, unless one is there already,
+# /etc/studiod/studiod.ini. INSTALL_BIN installs another build's binary.
+INSTALL_BIN ?= $(BUILD)/studiod
+install: $(INSTALL_BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/studiod \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/studiod
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    dist/systemd/studiod.service > $(DESTDIR)$(UNITDIR)/studiod.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/studiod.service
+	install -m 0644 dist/systemd/studiod.socket $(DESTDIR)$(UNITDIR)/studiod.socket
+	test -e $(DESTDIR)$(SYSCONFDIR)/studiod/studiod.ini || \
+	    install -m 0644 dist/studiod.ini $(DESTDIR)$(SYSCONFDIR)/studiod/studiod.ini
 
 # Build, then run on 127.0.0.1:8088 with data/studiod.db (see config.ini).
 run: deps

@@ -189,6 +189,11 @@ serve(const struct config *cfg, const char *config_path)
 	if (auth_bootstrap_admin(app.db, token_path) != 0 ||
 	    http_server_listen(&app) != 0)
 		goto out;
+	/* libevent restores these when its events go: a second SIGTERM during
+	 * the final flush must not kill the process with a 143. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	sigs[0] = evsignal_new(app.base, SIGINT, on_signal, &app);
 	sigs[1] = evsignal_new(app.base, SIGTERM, on_signal, &app);
 	sigs[2] = evsignal_new(app.base, SIGHUP, on_hup, &sv);

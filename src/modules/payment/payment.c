@@ -12,6 +12,7 @@
 #include "core/db.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "http/http.h"
 #include "modules/payment/payment_internal.h"
@@ -415,6 +416,7 @@ on_reservation_ended(const struct bus_event *ev, void *arg)
 
 static const struct bus_route routes[] = {
 	{ "class.capacity_reserved", on_capacity_reserved },
+	{ "room.slot_reserved", on_capacity_reserved },
 	{ "reservation.rejected", on_reservation_ended },
 	{ "reservation.cancelled", on_reservation_ended },
 	{ NULL, NULL },
@@ -427,6 +429,25 @@ ready_detail(void)
 	    pay_app->cfg->payment_provider, "breaker", breaker_state(),
 	    "consecutive_failures", breaker_failures_now(),
 	    "in_flight", provider_inflight());
+}
+
+/* GET /metrics: the breaker as a labelled 0/1 gauge, and its failure run. */
+static void
+breaker_metrics(FILE *out, void *arg)
+{
+	static const char *const states[] = { "closed", "open", "half_open" };
+	const char *now = breaker_state();
+
+	(void)arg;
+	metrics_head(out, "studiod_payment_breaker_state", "gauge",
+	    "The payment provider's circuit breaker: 1 for its current state.");
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		fprintf(out, "studiod_payment_breaker_state{state=\"%s\"} %d\n",
+		    states[i], strcmp(now, states[i]) == 0);
+	metrics_head(out, "studiod_payment_consecutive_failures", "gauge",
+	    "Provider failures in a row (the breaker opens at breaker_failures).");
+	fprintf(out, "studiod_payment_consecutive_failures %d\n",
+	    breaker_failures_now());
 }
 
 static int
@@ -443,6 +464,7 @@ payment_init(struct app *app)
 	batch_on_commit(app->batch, on_commit, NULL);
 	bus_subscribe(app->bus, "payment", routes, NULL);
 	http_add_ready_detail(app, "payment", ready_detail);
+	metrics_add_provider(breaker_metrics, NULL);
 	return 0;
 }
 
