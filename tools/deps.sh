@@ -4,7 +4,7 @@
 set -eu
 
 packages="build-essential pkg-config libevent-dev libsqlite3-dev libjansson-dev \
-libsodium-dev libsystemd-dev check python3"
+libsodium-dev libsystemd-dev check python3 systemd"
 [ "${1:-}" = "--bench" ] && packages="$packages wrk"
 [ "${1:-}" = "--fuzz" ] && packages="$packages clang libclang-rt-14-dev"
 [ "${1:-}" = "--valgrind" ] && packages="$packages valgrind"
@@ -18,6 +18,8 @@ if [ -z "$missing" ]; then
 		pkg-config --exists "$m" || { missing=yes; break; }
 	done
 fi
+# systemd-socket-activate, for the socket activation test.
+command -v systemd-socket-activate >/dev/null 2>&1 || missing=yes
 if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null 2>&1; then
 	missing=yes
 fi
