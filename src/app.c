@@ -26,6 +26,7 @@
 #include "modules/notification/notification.h"
 #include "modules/payment/payment.h"
 #include "modules/reservation/reservation.h"
+#include "modules/room/room.h"
 #include "modules/webhook/webhook.h"
 #include "modules/review/review.h"
 
@@ -33,6 +34,7 @@
 static const struct module *const modules[] = {
 	&member_module,
 	&class_module,
+	&room_module,
 	&reservation_module,
 	&payment_module,
 	&notification_module,

@@ -29,11 +29,23 @@ static const struct invariant {
 	  " || coalesce(r.status, 'missing') FROM class_holds h"
 	  " LEFT JOIN reservations r ON r.id = h.reservation_id"
 	  " WHERE r.id IS NULL OR r.status NOT IN " ACTIVE },
-	{ "every confirmed or awaiting reservation holds a place",
+	{ "every confirmed or awaiting reservation holds a place or a slot",
 	  "SELECT 'reservation ' || r.id || ' is ' || r.status || ' without a place'"
 	  " FROM reservations r WHERE r.status IN ('confirmed', 'awaiting_approval')"
 	  " AND NOT EXISTS (SELECT 1 FROM class_holds h"
-	  " WHERE h.reservation_id = r.id)" },
+	  " WHERE h.reservation_id = r.id) AND NOT EXISTS (SELECT 1 FROM room_slots"
+	  " t WHERE t.reservation_id = r.id)" },
+	{ "every held slot belongs to an active reservation",
+	  "SELECT 'slot of reservation ' || t.reservation_id || ' (room '"
+	  " || t.room_id || '): reservation is ' || coalesce(r.status, 'missing')"
+	  " FROM room_slots t LEFT JOIN reservations r ON r.id = t.reservation_id"
+	  " WHERE r.id IS NULL OR r.status NOT IN " ACTIVE },
+	{ "a room slot overlaps no other",
+	  "SELECT 'room ' || a.room_id || ': reservations ' || a.reservation_id"
+	  " || ' and ' || b.reservation_id || ' overlap' FROM room_slots a"
+	  " JOIN room_slots b ON b.room_id = a.room_id"
+	  " AND b.reservation_id > a.reservation_id"
+	  " AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at" },
 	{ "booked equals the count of active reservations",
 	  "SELECT 'class ' || c.id || ': booked ' || c.booked || ', active '"
 	  " || (SELECT count(*) FROM reservations r WHERE r.class_id = c.id"
@@ -45,7 +57,8 @@ static const struct invariant {
 	{ "one live reservation per member and class",
 	  "SELECT 'member ' || member_id || ' has ' || count(*) || ' live"
 	  " reservations of class ' || class_id FROM reservations WHERE status IN "
-	  LIVE " GROUP BY class_id, member_id HAVING count(*) > 1" },
+	  LIVE " AND class_id IS NOT NULL GROUP BY class_id, member_id"
+	  " HAVING count(*) > 1" },
 	{ "a seat has at most one active reservation",
 	  "SELECT 'seat ' || seat || ' of class ' || class_id || ' has '"
 	  " || count(*) || ' active reservations' FROM reservations"

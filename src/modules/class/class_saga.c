@@ -126,9 +126,12 @@ class_on_requested(const struct bus_event *ev, void *arg)
 	int waitlist = json_is_true(json_object_get(ev->payload, "waitlist"));
 	const char *corr = ev->correlation_id;
 	struct class_row c;
-	int rc = class_store_get(class_id, &c);
+	int rc;
 
 	(void)arg;
+	if (class_id == 0)
+		return 0; /* a room slot: the room module's */
+	rc = class_store_get(class_id, &c);
 	if (rc <= 0 || c.cancelled || now_s() >= c.starts_at) {
 		rc = rc < 0 ? -1 : refuse("class.booking_closed", corr, rid, class_id);
 	} else if (c.has_seats && (seat == NULL ||

@@ -17,16 +17,16 @@ static struct {
 static const struct db_stmt_def stmts[] = {
 	{ &p.upsert, "INSERT INTO mypage_reservations(reservation_id, member_id,"
 	    " class_id, class_title, starts_at, ends_at, status, reason, price,"
-	    " credits, created_at, updated_at, seat)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " credits, created_at, updated_at, seat, room_id)"
+	    " VALUES (?, ?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))"
 	    " ON CONFLICT (reservation_id) DO UPDATE SET status = excluded.status,"
 	    " reason = excluded.reason, price = excluded.price,"
 	    " credits = excluded.credits, updated_at = excluded.updated_at" },
 	{ &p.retitle, "UPDATE mypage_reservations SET class_title = ?,"
 	    " starts_at = ?, ends_at = ? WHERE class_id = ?" },
 	{ &p.list, "SELECT reservation_id, class_id, class_title, starts_at,"
-	    " ends_at, status, reason, price, credits, created_at, updated_at, seat"
-	    " FROM mypage_reservations WHERE member_id = ? AND reservation_id > ?"
+	    " ends_at, status, reason, price, credits, created_at, updated_at, seat,"
+	    " room_id FROM mypage_reservations WHERE member_id = ? AND reservation_id > ?"
 	    " ORDER BY reservation_id LIMIT ?" },
 };
 #define NSTMTS (sizeof stmts / sizeof stmts[0])
@@ -38,14 +38,15 @@ on_reservation(const struct bus_event *ev, void *arg)
 	const json_t *e = ev->payload;
 
 	(void)arg;
-	if (db_bind(p.upsert, "iiitiittiiiit", jget_int(e, "reservation_id"),
+	if (db_bind(p.upsert, "iiitiittiiiiti", jget_int(e, "reservation_id"),
 	    jget_int(e, "member_id"), jget_int(e, "class_id"),
 	    jget_str(e, "class_title"),
 	    jget_int(e, "starts_at"), jget_int(e, "ends_at"),
 	    jget_str(e, "status"),
 	    jget_str(e, "reason"),
 	    jget_int(e, "price"), jget_int(e, "credits"), jget_int(e, "created_at"),
-	    ev->created_at_ms / 1000, jget_str(e, "seat")) != 0)
+	    ev->created_at_ms / 1000, jget_str(e, "seat"),
+	    jget_int(e, "room_id")) != 0)
 		return -1;
 	return db_exec(p.app->db, p.upsert) == 0 ? 0 : -1;
 }
@@ -87,7 +88,10 @@ list_mine(struct http_req *req)
 		next = id;
 		item = json_object();
 		jput_int(item, "id", id);
-		jput_int(item, "class_id", sqlite3_column_int64(st, 1));
+		if (sqlite3_column_type(st, 12) != SQLITE_NULL)
+			jput_int(item, "room_id", sqlite3_column_int64(st, 12));
+		else
+			jput_int(item, "class_id", sqlite3_column_int64(st, 1));
 		jput_str(item, "class_title", (const char *)sqlite3_column_text(st, 2));
 		jput_time(item, "starts_at", sqlite3_column_int64(st, 3));
 		jput_time(item, "ends_at", sqlite3_column_int64(st, 4));

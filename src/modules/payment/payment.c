@@ -416,6 +416,7 @@ on_reservation_ended(const struct bus_event *ev, void *arg)
 
 static const struct bus_route routes[] = {
 	{ "class.capacity_reserved", on_capacity_reserved },
+	{ "room.slot_reserved", on_capacity_reserved },
 	{ "reservation.rejected", on_reservation_ended },
 	{ "reservation.cancelled", on_reservation_ended },
 	{ NULL, NULL },

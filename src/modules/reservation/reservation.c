@@ -26,7 +26,13 @@ res_to_json(const struct res_row *r)
 	json_t *j = json_object(), *p;
 
 	jput_int(j, "id", r->id);
-	jput_int(j, "class_id", r->class_id);
+	if (r->room_id) {
+		jput_int(j, "room_id", r->room_id);
+		jput_time(j, "starts_at", r->starts_at);
+		jput_time(j, "ends_at", r->ends_at);
+	} else {
+		jput_int(j, "class_id", r->class_id);
+	}
 	jput_int(j, "member_id", r->member_id);
 	jput_str(j, "status", r->status);
 	jput_str(j, "reason", r->reason[0] ? r->reason : NULL);
@@ -64,22 +70,32 @@ correlation(int64_t id, char buf[static 32])
 int
 res_publish_state(const struct res_row *r)
 {
-	struct res_class c;
+	struct res_class c = { 0 };
+	struct res_room room;
 	char type[48], corr[32];
 	json_t *p;
-	int rc = res_class_get(r->class_id, &c);
+	int rc = r->room_id ? res_room_get(r->room_id, &room) :
+	    res_class_get(r->class_id, &c);
 
 	if (rc < 0)
 		return -1;
 	p = json_object();
 	jput_int(p, "reservation_id", r->id);
-	jput_int(p, "class_id", r->class_id);
+	if (r->room_id) {
+		/* A room slot: the room's name stands where a class's title does. */
+		jput_int(p, "room_id", r->room_id);
+		jput_str(p, "class_title", rc == 1 ? room.name : "");
+		jput_int(p, "starts_at", r->starts_at);
+		jput_int(p, "ends_at", r->ends_at);
+	} else {
+		jput_int(p, "class_id", r->class_id);
+		jput_str(p, "class_title", rc == 1 ? c.title : "");
+		jput_int(p, "starts_at", c.starts_at);
+		jput_int(p, "ends_at", c.ends_at);
+	}
 	jput_int(p, "member_id", r->member_id);
 	jput_str(p, "status", r->status);
 	jput_str(p, "reason", r->reason[0] ? r->reason : NULL);
-	jput_str(p, "class_title", rc == 1 ? c.title : "");
-	jput_int(p, "starts_at", c.starts_at);
-	jput_int(p, "ends_at", c.ends_at);
 	jput_int(p, "price", r->price);
 	jput_int(p, "credits", r->credits);
 	jput_int(p, "created_at", r->created_at);
@@ -144,11 +160,18 @@ load_unsettled(const json_t *payload, struct res_row *r)
 static int
 held_and_paid(struct res_row *r)
 {
-	struct res_class c;
-	int rc = res_class_get(r->class_id, &c), approval = rc == 1 &&
-	    c.requires_approval;
+	struct res_class c = { 0 };
+	struct res_room room;
+	int rc, approval;
 
-	res_class_release(&c);
+	if (r->room_id) {
+		rc = res_room_get(r->room_id, &room);
+		approval = rc == 1 && room.requires_approval;
+	} else {
+		rc = res_class_get(r->class_id, &c);
+		approval = rc == 1 && c.requires_approval;
+		res_class_release(&c);
+	}
 	if (rc < 0)
 		return -1;
 	return res_transition(r, approval ? "awaiting_approval" : "confirmed",
@@ -281,6 +304,7 @@ on_refused(const struct bus_event *ev, void *arg)
 	return res_transition(&r, "rejected",
 	    strcmp(ev->type, "class.full") == 0 ? "class_full" :
 	    strcmp(ev->type, "class.seat_taken") == 0 ? "seat_taken" :
+	    strcmp(ev->type, "room.slot_taken") == 0 ? "slot_taken" :
 	    "booking_closed");
 }
 
@@ -340,6 +364,40 @@ on_class_cancelled(const struct bus_event *ev, void *arg)
 	return n < 0 ? -1 : 0;
 }
 
+/* room.created / room.updated: this module's view of the room. */
+static int
+on_room_changed(const struct bus_event *ev, void *arg)
+{
+	(void)arg;
+	return res_room_upsert(ev->payload);
+}
+
+/* room.removed: its live bookings are cancelled, with refunds. */
+static int
+on_room_removed(const struct bus_event *ev, void *arg)
+{
+	int64_t ids[CANCEL_CHUNK];
+	int n;
+
+	(void)arg;
+	if (res_room_upsert(ev->payload) != 0)
+		return -1;
+	do {
+		n = res_store_live_room_ids(jget_int(ev->payload, "room_id"), ids,
+		    CANCEL_CHUNK);
+		for (int i = 0; i < n; i++) {
+			struct res_row r;
+
+			if (res_store_get(ids[i], &r) != 1)
+				return -1;
+			r.refund = 1;
+			if (res_transition(&r, "cancelled", "room_removed") != 0)
+				return -1;
+		}
+	} while (n == CANCEL_CHUNK);
+	return n < 0 ? -1 : 0;
+}
+
 static int
 on_member_created(const struct bus_event *ev, void *arg)
 {
@@ -378,6 +436,12 @@ static const struct bus_route routes[] = {
 	{ "class.booking_closed", on_refused },
 	{ "class.seat_taken", on_refused },
 	{ "class.waitlisted", on_waitlisted },
+	{ "room.created", on_room_changed },
+	{ "room.updated", on_room_changed },
+	{ "room.removed", on_room_removed },
+	{ "room.slot_reserved", on_capacity_reserved },
+	{ "room.slot_taken", on_refused },
+	{ "room.booking_closed", on_refused },
 	{ "credits.debited", on_paid },
 	{ "payment.succeeded", on_paid },
 	{ "credits.insufficient", on_not_paid },

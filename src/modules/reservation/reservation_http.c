@@ -33,6 +33,7 @@ static const struct {
 	{ "timeout", "Booking timed out" },
 	{ "saga_failed", "Booking failed" },
 	{ "seat_taken", "Seat taken" },
+	{ "slot_taken", "Slot taken" },
 	{ "insufficient_credits", "Insufficient credits" },
 	{ "payment_failed", "Payment failed" },
 	{ "payment_unavailable", "Payment unavailable" },
@@ -136,8 +137,8 @@ done:
 static int read_place(struct vctx *v, const struct res_class *c,
     struct res_row *r);
 
-static const char *const booking_fields[] = { "class_id", "member_id", "seat",
-	"waitlist", NULL };
+static const char *const booking_fields[] = { "class_id", "room_id",
+	"starts_at", "ends_at", "member_id", "seat", "waitlist", NULL };
 
 /* A key is 1..255 visible ASCII characters. */
 static int
@@ -227,10 +228,96 @@ booking_member(struct http_req *req, struct vctx *v, int64_t *member_id)
 	return 0;
 }
 
+/* A room slot is at least this long, and at most this. */
+#define MIN_SLOT_S (15 * 60)
+#define MAX_SLOT_S (14 * 86400)
+
+/*
+ * A booking of a class: the class must exist; a seat or the waitlist as
+ * read_place says; refused at once when it started, was cancelled, or the
+ * member already holds a live booking of it. 0, or -1 on error.
+ */
+static int
+read_class(struct vctx *v, json_t *body, int64_t class_id, struct res_row *r,
+    const char **refusal)
+{
+	struct res_class c;
+	int rc = res_class_get(class_id, &c);
+
+	if (rc <= 0) {
+		if (rc == 0)
+			v_error(v, "class_id", "no such class");
+		return rc;
+	}
+	r->class_id = class_id;
+	if (json_object_get(body, "starts_at") || json_object_get(body, "ends_at"))
+		v_error(v, "starts_at", "is for a room; a class has its own times");
+	rc = read_place(v, &c, r);
+	r->price = c.price;
+	r->credits = c.credits;
+	if (c.cancelled || now_s() >= c.starts_at)
+		*refusal = "booking_closed";
+	else if (res_store_has_active(class_id, r->member_id) == 1)
+		*refusal = "already_booked";
+	res_class_release(&c);
+	return rc;
+}
+
+/*
+ * A booking of a room slot [starts_at, ends_at): the room must exist; the
+ * slot is 15 minutes to 14 days; refused at once if it has begun. Its
+ * price comes with room.slot_reserved (the room module's to compute).
+ */
+static int
+read_room(struct vctx *v, json_t *body, int64_t room_id, struct res_row *r,
+    const char **refusal)
+{
+	struct res_room room;
+	int rc = res_room_get(room_id, &room);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || room.removed)
+		v_error(v, "room_id", "no such room");
+	if (json_object_get(body, "seat") || json_object_get(body, "waitlist"))
+		v_error(v, "room_id", "a room has no seats and no waitlist");
+	if (v_time(v, "starts_at", V_REQUIRED, &r->starts_at) == 1 &&
+	    v_time(v, "ends_at", V_REQUIRED, &r->ends_at) == 1 &&
+	    (r->ends_at - r->starts_at < MIN_SLOT_S ||
+	    r->ends_at - r->starts_at > MAX_SLOT_S))
+		v_error(v, "ends_at", "a slot is 15 minutes to 14 days long");
+	r->room_id = room_id;
+	if (r->starts_at != 0 && now_s() >= r->starts_at)
+		*refusal = "booking_closed";
+	return 0;
+}
+
+/* What is booked: a class (class_id) or a room slot (room_id). */
+static int
+read_target(struct vctx *v, json_t *body, struct res_row *r,
+    const char **refusal)
+{
+	int64_t class_id = 0, room_id = 0;
+	int has_class = v_int(v, "class_id", V_OPTIONAL, 1, INT64_MAX,
+	    &class_id) == 1;
+	int has_room = v_int(v, "room_id", V_OPTIONAL, 1, INT64_MAX,
+	    &room_id) == 1;
+
+	if (!v_ok(v))
+		return 0;
+	if (has_class == has_room) {
+		v_error(v, "class_id", "give class_id, or room_id with starts_at and"
+		    " ends_at");
+		return 0;
+	}
+	return has_class ? read_class(v, body, class_id, r, refusal) :
+	    read_room(v, body, room_id, r, refusal);
+}
+
 /*
  * POST /reservations: record `pending` + reservation.requested and wait for
- * the saga. The quick checks here give good answers early; the class module
- * stays the authority on places.
+ * the saga. The quick checks here give good answers early; the class and
+ * room modules stay the authorities on places and slots.
  */
 static int
 create_reservation(struct http_req *req)
@@ -239,11 +326,10 @@ create_reservation(struct http_req *req)
 	const char *key = http_header(req, "Idempotency-Key");
 	const char *refusal = NULL;
 	struct res_row r = { 0 };
-	struct res_class c = { 0 };
 	unsigned char hash[32];
 	char caller[32];
 	struct vctx v;
-	int rc = -1, found;
+	int rc = -1;
 
 	if (body == NULL)
 		return -1;
@@ -251,15 +337,8 @@ create_reservation(struct http_req *req)
 	if (key != NULL && !key_valid(key))
 		v_error(&v, "Idempotency-Key", "must be 1 to %d visible ASCII "
 		    "characters", IDEMPOTENCY_KEY_MAX);
-	v_int(&v, "class_id", V_REQUIRED, 1, INT64_MAX, &r.class_id);
-	if (booking_member(req, &v, &r.member_id) != 0)
-		goto out;
-	found = v_ok(&v) ? res_class_get(r.class_id, &c) : 0;
-	if (found < 0)
-		goto out;
-	if (v_ok(&v) && found == 0)
-		v_error(&v, "class_id", "no such class");
-	if (v_ok(&v) && read_place(&v, &c, &r) != 0)
+	if (booking_member(req, &v, &r.member_id) != 0 ||
+	    read_target(&v, body, &r, &refusal) != 0)
 		goto out;
 	if (!v_ok(&v)) {
 		http_problem_invalid(req, v_take(&v));
@@ -276,30 +355,22 @@ create_reservation(struct http_req *req)
 		}
 		rc = -1;
 	}
-	if (c.cancelled || now_s() >= c.starts_at)
-		refusal = "booking_closed";
-	else if (res_store_has_active(r.class_id, r.member_id) == 1)
-		refusal = "already_booked";
 	snprintf(r.status, sizeof r.status, "%s", refusal ? "rejected" : "pending");
 	snprintf(r.reason, sizeof r.reason, "%s", refusal ? refusal : "");
-	r.price = c.price;
-	r.credits = c.credits;
 	r.created_at = r.updated_at = now_s();
-	if (res_store_insert(&r) != 0)
-		goto out;
-	if (key != NULL && res_idem_insert(caller, key, hash, r.id) != 0)
+	if (res_store_insert(&r) != 0 ||
+	    (key != NULL && res_idem_insert(caller, key, hash, r.id) != 0))
 		goto out;
 	log_info(refusal ? "reservation refused" : "reservation requested",
-	    "reservation_id=%lld class_id=%lld member_id=%lld reason=%s",
-	    (long long)r.id, (long long)r.class_id, (long long)r.member_id,
-	    refusal ? refusal : "-");
+	    "reservation_id=%lld class_id=%lld room_id=%lld member_id=%lld"
+	    " reason=%s", (long long)r.id, (long long)r.class_id,
+	    (long long)r.room_id, (long long)r.member_id, refusal ? refusal : "-");
 	if (res_publish_state(&r) != 0)
 		goto out;
 	wait_for(req, r.id, caller, key);
 	rc = 0;
 out:
 	v_end(&v);
-	res_class_release(&c);
 	return rc;
 }
 
@@ -376,6 +447,8 @@ refund_due(const struct res_row *r)
 
 	if (strcmp(r->status, "confirmed") != 0)
 		return 1;
+	if (r->room_id)
+		return now_s() <= r->starts_at - cutoff;
 	if (res_class_get(r->class_id, &c) == 1)
 		due = now_s() <= c.starts_at - cutoff;
 	res_class_release(&c);

@@ -9,6 +9,8 @@ struct app;
 
 struct res_row {
 	int64_t id, class_id, member_id;
+	int64_t room_id;            /* a room slot instead of a class (class_id 0) */
+	int64_t starts_at, ends_at; /* the slot (rooms only) */
 	char status[20];
 	char reason[40];            /* "" when none */
 	int64_t price, credits;
@@ -34,6 +36,15 @@ struct res_class {
 	int cancelled;
 	int requires_approval;
 	int has_seats;
+};
+
+/* What this module knows of a room, from room.* events. */
+struct res_room {
+	int64_t room_id;
+	char name[201];
+	int64_t hourly_price;
+	int requires_approval;
+	int removed;
 };
 
 struct res_idem {
@@ -77,6 +88,10 @@ int res_class_seat_exists(int64_t class_id, const char *seat);
 int64_t res_store_position(const struct res_row *r);
 /* Awaiting the studio since before `before`: ids (count or -1). */
 int res_store_stale_awaiting(int64_t before, int64_t *ids, int max);
+/* Rooms: this module's view, and a room's live bookings. */
+int res_room_upsert(const json_t *payload);
+int res_room_get(int64_t room_id, struct res_room *out);    /* 1, 0, -1 */
+int res_store_live_room_ids(int64_t room_id, int64_t *ids, int max);
 int res_member_add(int64_t member_id);
 int res_member_exists(int64_t member_id);
 

@@ -11,7 +11,7 @@
 
 #define COLUMNS "id, class_id, member_id, status, reason, price, credits," \
 	" created_at, updated_at, payment_method, payment_status, payment_amount," \
-	" provider_ref, refunded_amount, seat"
+	" provider_ref, refunded_amount, seat, room_id, starts_at, ends_at"
 #define ACTIVE "('pending', 'awaiting_approval', 'confirmed')"
 
 static struct {
@@ -20,14 +20,27 @@ static struct {
 	    *has_active,
 	    *active_ids, *stale, *roster, *class_upsert, *class_cancel, *class_get,
 	    *member_add, *member_get, *idem_get, *idem_insert, *idem_finish,
-	    *seat_add, *seat_get, *position, *stale_awaiting;
+	    *seat_add, *seat_get, *position, *stale_awaiting, *room_upsert,
+	    *room_get, *room_live;
 } s;
 
 static const struct db_stmt_def stmts[] = {
 	{ &s.get, "SELECT " COLUMNS " FROM reservations WHERE id = ?" },
 	{ &s.insert, "INSERT INTO reservations(class_id, member_id, status, reason,"
-	    " price, credits, created_at, updated_at, seat)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	    " price, credits, created_at, updated_at, seat, room_id, starts_at,"
+	    " ends_at) VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0),"
+	    " nullif(?, 0), nullif(?, 0))" },
+	{ &s.room_upsert, "INSERT INTO reservation_rooms(room_id, name,"
+	    " hourly_price, requires_approval, status) VALUES (?, ?, ?, ?, ?)"
+	    " ON CONFLICT (room_id) DO UPDATE SET name = excluded.name,"
+	    " hourly_price = excluded.hourly_price,"
+	    " requires_approval = excluded.requires_approval,"
+	    " status = excluded.status" },
+	{ &s.room_get, "SELECT room_id, name, hourly_price, requires_approval,"
+	    " status FROM reservation_rooms WHERE room_id = ?" },
+	{ &s.room_live, "SELECT id FROM reservations WHERE room_id = ?"
+	    " AND status IN ('pending', 'awaiting_approval', 'confirmed')"
+	    " ORDER BY id LIMIT ?" },
 	{ &s.seat_add, "INSERT OR IGNORE INTO reservation_class_seats(class_id, seat)"
 	    " VALUES (?, ?)" },
 	{ &s.seat_get, "SELECT 1 FROM reservation_class_seats WHERE class_id = ?"
@@ -119,6 +132,9 @@ read_row(sqlite3_stmt *st, struct res_row *r)
 	text_col(r->provider_ref, sizeof r->provider_ref, st, 12);
 	r->refunded_amount = sqlite3_column_int64(st, 13);
 	text_col(r->seat, sizeof r->seat, st, 14);
+	r->room_id = sqlite3_column_int64(st, 15);
+	r->starts_at = sqlite3_column_int64(st, 16);
+	r->ends_at = sqlite3_column_int64(st, 17);
 	r->refund = 0;
 	r->waitlist = 0;
 }
@@ -142,9 +158,10 @@ res_store_insert(struct res_row *r)
 {
 	int rc;
 
-	if (db_bind(s.insert, "iittiiiit", r->class_id, r->member_id, r->status,
-	    r->reason[0] ? r->reason : NULL, r->price, r->credits, r->created_at,
-	    r->updated_at, r->seat[0] ? r->seat : NULL) != 0)
+	if (db_bind(s.insert, "iittiiiitiii", r->class_id, r->member_id,
+	    r->status, r->reason[0] ? r->reason : NULL, r->price, r->credits,
+	    r->created_at, r->updated_at, r->seat[0] ? r->seat : NULL, r->room_id,
+	    r->starts_at, r->ends_at) != 0)
 		return -1;
 	rc = db_exec(s.db, s.insert);
 	if (rc == 0)
@@ -281,6 +298,46 @@ res_class_seat_exists(int64_t class_id, const char *seat)
 	if (db_bind(s.seat_get, "it", class_id, seat) != 0)
 		return -1;
 	return exists(s.seat_get);
+}
+
+int
+res_room_upsert(const json_t *p)
+{
+	if (db_bind(s.room_upsert, "itiit", jget_int(p, "room_id"),
+	    jget_str(p, "name"), jget_int(p, "hourly_price"),
+	    (int64_t)json_is_true(json_object_get(p, "requires_approval")),
+	    jget_str(p, "status")) != 0)
+		return -1;
+	return db_exec(s.db, s.room_upsert) == 0 ? 0 : -1;
+}
+
+int
+res_room_get(int64_t room_id, struct res_room *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (db_bind(s.room_get, "i", room_id) != 0)
+		return -1;
+	rc = db_step(s.db, s.room_get);
+	if (rc == 1) {
+		out->room_id = sqlite3_column_int64(s.room_get, 0);
+		text_col(out->name, sizeof out->name, s.room_get, 1);
+		out->hourly_price = sqlite3_column_int64(s.room_get, 2);
+		out->requires_approval = sqlite3_column_int(s.room_get, 3);
+		out->removed = strcmp((const char *)sqlite3_column_text(s.room_get,
+		    4), "removed") == 0;
+	}
+	db_reset(s.room_get);
+	return rc < 0 ? -1 : rc;
+}
+
+int
+res_store_live_room_ids(int64_t room_id, int64_t *ids, int max)
+{
+	if (db_bind(s.room_live, "ii", room_id, (int64_t)max) != 0)
+		return -1;
+	return collect_ids(s.room_live, ids, max);
 }
 
 int64_t
