@@ -6,6 +6,7 @@ and `make install`.
 Every server and helper process a test starts is stopped by that test.
 """
 
+import json
 import os
 import re
 import shutil
@@ -19,7 +20,8 @@ import threading
 import time
 import unittest
 
-from harness import REPO_ROOT, Server, StudioTestCase, base_env, binary_path
+from harness import (REPO_ROOT, Server, StudioTestCase, base_env, binary_path,
+                     eventually)
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
 from fake_provider import FakeProvider  # noqa: E402
@@ -379,6 +381,56 @@ class SystemdTest(ServiceCase):
         cls = srv.make_class(capacity=1)
         self.assertStatus(srv.book(srv.make_member()["token"], cls["id"]), 201)
         self.assertEqual(srv.stop(), 0)
+
+
+class ReloadTest(ServiceCase):
+
+    def test_sighup_reopens_log_and_reloads_limits(self):
+        srv = Server(start=False)
+        self.addCleanup(srv.close)
+        conf = os.path.join(srv.dir, "studiod.ini")
+        log = os.path.join(srv.dir, "studiod.log")
+
+        def write_conf(extra):
+            with open(conf, "w") as f:
+                f.write("[log]\nfile = %s\n%s" % (log, extra))
+        write_conf("")
+        srv.args = ["--config", conf]
+        srv.start()
+        headers = {"X-Pad-%d" % i: "v" for i in range(10)}
+        self.assertEqual(srv.request("GET", "/classes", headers=headers).status, 200)
+        # logrotate: move the file away, change the configuration, SIGHUP.
+        os.rename(log, log + ".1")
+        write_conf("format = json\n[server]\nmax_headers = 8\n")
+        srv.proc.send_signal(signal.SIGHUP)
+
+        def reloaded():
+            self.assertTrue(os.path.exists(log), "log reopened")
+            with open(log) as f:
+                self.assertIn("configuration reloaded", f.read())
+        eventually(reloaded)
+        self.assertProblem(srv.request("GET", "/classes", headers=headers), 431,
+                           "too_many_headers")
+        with open(log + ".1") as f:
+            self.assertIn('msg="request"', f.read(), "logfmt before the reload")
+        with open(log) as f:
+            lines = [json.loads(line) for line in f if line.startswith("{")]
+        req = [l for l in lines if l.get("msg") == "request"]
+        self.assertTrue(req, "JSON request lines after the reload")
+        self.assertEqual(req[-1]["status"], 431)
+        self.assertEqual(req[-1]["path"], "/api/v1/classes")
+        self.assertTrue(req[-1]["rid"])
+        # A configuration that is not valid any more changes nothing.
+        write_conf("[server]\nmax_headers = lots\n")
+        srv.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        self.assertEqual(srv.request("GET", "/healthz").status, 200)
+        self.assertEqual(srv.stop(), 0)
+        with open(log) as f:
+            text = f.read()
+        self.assertIn("reload refused", text)
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            self.assertNotIn(marker, text)
 
 
 class BackupAndCliTest(ServiceCase):
