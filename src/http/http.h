@@ -95,6 +95,12 @@ void http_reply_at(struct http_req *req, int status, json_t *body,
 /* A body already serialised as JSON (a cached reply); the text is copied. */
 void http_reply_text(struct http_req *req, int status, const char *json,
     size_t len);
+/*
+ * A body that is not JSON (an iCalendar feed); the text is copied and
+ * content_type, a literal, is sent as it is.
+ */
+void http_reply_raw(struct http_req *req, int status, const char *content_type,
+    const char *body, size_t len);
 /* An RFC 9457 problem; `extra` (may be NULL) is merged in and stolen. */
 void http_problem_x(struct http_req *req, int status, const char *code,
     const char *title, json_t *extra, const char *detail, ...)

@@ -89,6 +89,14 @@ http_reply_text(struct http_req *req, int status, const char *json, size_t len)
 }
 
 void
+http_reply_raw(struct http_req *req, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	http_reply_text(req, status, body, len);
+	req->content_type = content_type;
+}
+
+void
 http_reply_at(struct http_req *req, int status, json_t *body,
     const char *location)
 {
