@@ -21,7 +21,7 @@ static const struct {
 } projections[] = {
 	{ "mypage", "DELETE FROM mypage_reservations" },
 	{ "dashboard", "DELETE FROM dashboard_classes;"
-	    " DELETE FROM dashboard_bookings" },
+	    " DELETE FROM dashboard_bookings; DELETE FROM dashboard_waiting" },
 	{ "class_reviews", "DELETE FROM class_review_stats" },
 };
 #define NPROJECTIONS (sizeof projections / sizeof projections[0])

@@ -13,6 +13,7 @@
 static struct {
 	struct app *app;
 	sqlite3_stmt *class_put, *class_cancel, *booking_put, *add, *add_by_booking, *list;
+	sqlite3_stmt *wait_put, *wait_leave, *wait_forget;
 } d;
 
 /*
@@ -27,10 +28,11 @@ static struct {
 	" credits_taken = credits_taken + (?2 = 5) * ?3," \
 	" credits_refunded = credits_refunded + (?2 = 6) * ?3," \
 	" review_count = review_count + (?2 = 7) * ?3," \
-	" rating_sum = rating_sum + (?2 = 7) * ?4"
+	" rating_sum = rating_sum + (?2 = 7) * ?4," \
+	" waitlist = waitlist + (?2 = 8) * ?3"
 
 enum counter { BOOKED = 1, CARD_TAKEN, CARD_REFUNDED, AT_DESK_DUE,
-	CREDITS_TAKEN, CREDITS_REFUNDED, REVIEWS };
+	CREDITS_TAKEN, CREDITS_REFUNDED, REVIEWS, WAITLIST };
 
 static const struct db_stmt_def stmts[] = {
 	{ &d.class_put, "INSERT INTO dashboard_classes(class_id, title, starts_at,"
@@ -46,6 +48,13 @@ static const struct db_stmt_def stmts[] = {
 	{ &d.add_by_booking, "UPDATE dashboard_classes" ADD_SET
 	    " WHERE class_id = (SELECT class_id FROM dashboard_bookings"
 	    " WHERE reservation_id = ?1)" },
+	/* The waitlist: who is in line, so leaving it counts only once. */
+	{ &d.wait_put, "INSERT OR IGNORE INTO dashboard_waiting(reservation_id,"
+	    " class_id) VALUES (?, ?)" },
+	{ &d.wait_leave, "UPDATE dashboard_classes SET waitlist = waitlist - 1"
+	    " WHERE class_id = (SELECT class_id FROM dashboard_waiting"
+	    " WHERE reservation_id = ?)" },
+	{ &d.wait_forget, "DELETE FROM dashboard_waiting WHERE reservation_id = ?" },
 	/* The classes of the range and, on every row, the range's totals. */
 	{ &d.list, "SELECT class_id, title, starts_at, ends_at, capacity, status,"
 	    " booked, waitlist, card_taken, card_refunded, at_desk_due,"
@@ -96,7 +105,36 @@ on_class_cancelled(const struct bus_event *ev, void *arg)
 	return db_exec(d.app->db, d.class_cancel) == 0 ? 0 : -1;
 }
 
-/* class.capacity_reserved / _released: booked, and the booking's class. */
+/* class.waitlisted: one more in the class's line. */
+static int
+on_waitlisted(const struct bus_event *ev, void *arg)
+{
+	int64_t class_id = jget_int(ev->payload, "class_id");
+
+	(void)arg;
+	if (db_bind(d.wait_put, "ii", jget_int(ev->payload, "reservation_id"),
+	    class_id) != 0 || db_exec(d.app->db, d.wait_put) != 0)
+		return -1;
+	if (db_changes(d.app->db) == 0)
+		return 0; /* already counted */
+	return add(0, class_id, WAITLIST, 1, 0);
+}
+
+/* The reservation leaves the line, if it was in it: one fewer. */
+static int
+leave_line(int64_t rid)
+{
+	if (db_bind(d.wait_leave, "i", rid) != 0 ||
+	    db_exec(d.app->db, d.wait_leave) != 0 ||
+	    db_bind(d.wait_forget, "i", rid) != 0)
+		return -1;
+	return db_exec(d.app->db, d.wait_forget) == 0 ? 0 : -1;
+}
+
+/*
+ * class.capacity_reserved / _released: booked, and the booking's class; a
+ * place given to the first in line ("promoted") also takes it off the line.
+ */
 static int
 on_capacity(const struct bus_event *ev, void *arg)
 {
@@ -107,6 +145,9 @@ on_capacity(const struct bus_event *ev, void *arg)
 	(void)arg;
 	if (reserved && (db_bind(d.booking_put, "ii", rid, class_id) != 0 ||
 	    db_exec(d.app->db, d.booking_put) != 0))
+		return -1;
+	if (reserved && json_is_true(json_object_get(ev->payload, "promoted")) &&
+	    leave_line(rid) != 0)
 		return -1;
 	return add(0, class_id, BOOKED, reserved ? 1 : -1, 0);
 }
@@ -137,13 +178,18 @@ on_money(const struct bus_event *ev, void *arg)
 	return add(1, rid, which, amount, 0);
 }
 
-/* reservation.cancelled / .rejected: an at-desk booking is no longer due. */
+/*
+ * reservation.cancelled / .rejected: out of the line if it was waiting; an
+ * at-desk booking is no longer due.
+ */
 static int
 on_reservation_ended(const struct bus_event *ev, void *arg)
 {
 	const char *status = jget_str(ev->payload, "payment_status");
 
 	(void)arg;
+	if (leave_line(jget_int(ev->payload, "reservation_id")) != 0)
+		return -1;
 	if (status == NULL || strcmp(status, "at_desk") != 0)
 		return 0;
 	return add(1, jget_int(ev->payload, "reservation_id"), AT_DESK_DUE,
@@ -288,6 +334,7 @@ static const struct bus_route routes[] = {
 	{ "class.cancelled", on_class_cancelled },
 	{ "class.capacity_reserved", on_capacity },
 	{ "class.capacity_released", on_capacity },
+	{ "class.waitlisted", on_waitlisted },
 	{ "payment.succeeded", on_money },
 	{ "payment.refunded", on_money },
 	{ "credits.debited", on_money },
