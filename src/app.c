@@ -18,6 +18,7 @@
 #include "http/auth.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "modules/calendar/calendar.h"
 #include "modules/class/class.h"
 #include "modules/dashboard/dashboard.h"
 #include "modules/eventlog/eventlog.h"
@@ -43,6 +44,7 @@ static const struct module *const modules[] = {
 	&dashboard_module,
 	&eventlog_module,
 	&webhook_module,
+	&calendar_module,
 };
 #define NMODULES (sizeof modules / sizeof modules[0])
 

@@ -23,6 +23,7 @@ main(void)
 	srunner_add_suite(sr, batch_suite());
 	srunner_add_suite(sr, webhook_suite());
 	srunner_add_suite(sr, ratelimit_suite());
+	srunner_add_suite(sr, ical_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

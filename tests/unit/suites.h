@@ -15,5 +15,6 @@ Suite *bus_suite(void);
 Suite *batch_suite(void);
 Suite *webhook_suite(void);
 Suite *ratelimit_suite(void);
+Suite *ical_suite(void);
 
 #endif

@@ -22,7 +22,7 @@
 static struct {
 	struct app *app;
 	sqlite3_stmt *insert, *get, *balance, *ledger_add, *ledger_list,
-	    *booking_debit;
+	    *booking_debit, *calendar_get, *calendar_set;
 } m;
 
 static const struct db_stmt_def stmts[] = {
@@ -36,6 +36,8 @@ static const struct db_stmt_def stmts[] = {
 	    " FROM member_credits WHERE member_id = ? AND id > ? ORDER BY id LIMIT ?" },
 	{ &m.booking_debit, "SELECT -amount FROM member_credits"
 	    " WHERE reservation_id = ? AND reason = 'booking'" },
+	{ &m.calendar_get, "SELECT calendar_url FROM members WHERE id = ?" },
+	{ &m.calendar_set, "UPDATE members SET calendar_url = ? WHERE id = ?" },
 };
 
 #define MAX_CREDIT_CHANGE 100000
@@ -182,6 +184,22 @@ get_member(struct http_req *req)
 	return 0;
 }
 
+/* Put the member's calendar feed path (or null) into j. 0 or -1. */
+static int
+put_calendar_url(json_t *j, int64_t id)
+{
+	int rc;
+
+	if (db_bind(m.calendar_get, "i", id) != 0)
+		return -1;
+	rc = db_step(m.app->db, m.calendar_get);
+	if (rc == 1)
+		jput_str(j, "calendar_url",
+		    (const char *)sqlite3_column_text(m.calendar_get, 0));
+	db_reset(m.calendar_get);
+	return rc == 1 ? 0 : -1;
+}
+
 /* GET /me: who the token belongs to. */
 static int
 get_me(struct http_req *req)
@@ -197,6 +215,10 @@ get_me(struct http_req *req)
 	j = member_load(who->member_id, &err);
 	if (j == NULL)
 		return -1;
+	if (put_calendar_url(j, who->member_id) != 0) {
+		json_decref(j);
+		return -1;
+	}
 	http_reply(req, 200, json_pack("{s:s, s:o}", "role", "member", "member", j));
 	return 0;
 }
@@ -368,7 +390,19 @@ on_reservation_ended(const struct bus_event *ev, void *arg)
 	    -1 : 0;
 }
 
+/* calendar.feed_changed: the feed's new path, for GET /me. */
+static int
+on_feed_changed(const struct bus_event *ev, void *arg)
+{
+	(void)arg;
+	if (db_bind(m.calendar_set, "ti", jget_str(ev->payload, "path"),
+	    jget_int(ev->payload, "member_id")) != 0)
+		return -1;
+	return db_exec(m.app->db, m.calendar_set) == 0 ? 0 : -1;
+}
+
 static const struct bus_route bus_routes[] = {
+	{ "calendar.feed_changed", on_feed_changed },
 	{ "class.capacity_reserved", on_capacity_reserved },
 	{ "reservation.rejected", on_reservation_ended },
 	{ "reservation.cancelled", on_reservation_ended },
