@@ -67,6 +67,14 @@ static const struct bus_route routes[] = {
 	{ "payment.failed", on_event }, { "payment.refunded", on_event },
 	{ "payment.refund_failed", on_event }, { "review.posted", on_event },
 	{ "review.deleted", on_event }, { "bus.dead_lettered", on_event },
+	{ "reservation.waitlisted", on_event },
+	{ "reservation.awaiting_approval", on_event },
+	{ "class.waitlisted", on_event }, { "class.seat_taken", on_event },
+	{ "room.created", on_event }, { "room.updated", on_event },
+	{ "room.removed", on_event }, { "room.slot_reserved", on_event },
+	{ "room.slot_taken", on_event }, { "room.booking_closed", on_event },
+	{ "room.slot_released", on_event },
+	/* Not calendar.feed_changed: it carries a member's feed secret. */
 	{ NULL, NULL },
 };
 
