@@ -131,7 +131,8 @@ VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite
 VALGRIND_E2E := test_yoga test_auth test_hostile test_idempotency \
             test_delete_class test_crash test_check test_schedule test_config \
-            test_race CreditsTest
+            test_race CreditsTest test_places test_rooms test_reviews \
+            test_dashboard test_rebuild test_calendar
 test-valgrind: deps
 	@tools/deps.sh --valgrind
 	@$(MAKE) --no-print-directory MODE=valgrind BUILD=build/valgrind \
