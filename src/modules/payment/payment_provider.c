@@ -155,7 +155,8 @@ provider_init(struct app *app)
 	if (uri == NULL || evhttp_uri_get_host(uri) == NULL) {
 		log_error("[payment] url cannot be parsed", "url=\"%s\"",
 		    cfg->payment_url);
-		evhttp_uri_free(uri);
+		if (uri != NULL)
+			evhttp_uri_free(uri); /* it does not take NULL */
 		return -1;
 	}
 	snprintf(p.host, sizeof p.host, "%s", evhttp_uri_get_host(uri));

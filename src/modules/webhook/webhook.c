@@ -131,7 +131,8 @@ valid_url(const char *url)
 	    strcmp(evhttp_uri_get_scheme(u), "http") == 0 &&
 	    evhttp_uri_get_host(u) != NULL && evhttp_uri_get_host(u)[0] != '\0';
 
-	evhttp_uri_free(u);
+	if (u != NULL)
+		evhttp_uri_free(u); /* libevent 2.1's free does not take NULL */
 	return ok;
 }
 

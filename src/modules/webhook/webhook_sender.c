@@ -207,7 +207,8 @@ send_one(sqlite3_stmt *st)
 	if (uri == NULL || evhttp_uri_get_host(uri) == NULL) {
 		snprintf(x->error, sizeof x->error, "bad url");
 		batch_submit(s.app->batch, &x->item);
-		evhttp_uri_free(uri);
+		if (uri != NULL)
+			evhttp_uri_free(uri); /* it does not take NULL */
 		return;
 	}
 	port = evhttp_uri_get_port(uri) > 0 ? evhttp_uri_get_port(uri) : 80;
