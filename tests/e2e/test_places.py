@@ -201,6 +201,21 @@ class Waitlist(StudioTestCase):
         self.assertEqual(srv.get_class(cid)["waitlist"], 0)
         assert_invariants(self, srv)
 
+    def test_waiting_member_booking_again_is_already_booked(self):
+        # Regression: the "already booked?" check ignored waitlisted bookings,
+        # so the insert hit the unique index and answered 500.
+        srv = self.srv
+        cid = srv.make_class(capacity=1)["id"]
+        first, waiting = srv.make_member(), srv.make_member()
+        self.assertBooked(srv.book(first["token"], cid), cid, first)
+        self.assertStatus(srv.book(waiting["token"], cid, waitlist=True), 202)
+        self.assertRejected(srv.book(waiting["token"], cid), "already_booked", cid,
+                            waiting)
+        self.assertRejected(srv.book(waiting["token"], cid, waitlist=True),
+                            "already_booked", cid, waiting)
+        self.assertEqual(srv.get_class(cid)["waitlist"], 1)
+        assert_invariants(self, srv)
+
     def test_promotion_chain_skips_a_failed_payment(self):
         srv = self.srv
         cid = srv.make_class(capacity=1, credits=1)["id"]

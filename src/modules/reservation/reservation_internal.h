@@ -67,7 +67,7 @@ int res_store_set_status(int64_t id, const char *status, const char *reason);
 int res_store_set_amounts(int64_t id, int64_t price, int64_t credits);
 /* Record the payment facts of r (method, status, amount, ref, refunded). */
 int res_store_set_payment(const struct res_row *r);
-/* 1 if the member holds an active reservation of the class. */
+/* 1 if the member has a live reservation of the class (waiting included). */
 int res_store_has_active(int64_t class_id, int64_t member_id);
 /* Ids of active reservations of a class, or of pending ones created before
  * `before` (class_id = 0); up to max, count returned or -1. */

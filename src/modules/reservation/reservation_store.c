@@ -57,8 +57,14 @@ static const struct db_stmt_def stmts[] = {
 	{ &s.set_payment, "UPDATE reservations SET payment_method = ?,"
 	    " payment_status = ?, payment_amount = ?, provider_ref = ?,"
 	    " refunded_amount = ? WHERE id = ?" },
+	/*
+	 * The terms repeat reservations_one_active's WHERE word for word: only
+	 * then can SQLite use that partial index (one seek) instead of walking
+	 * every live booking of the class. Waiting in line counts as live.
+	 */
 	{ &s.has_active, "SELECT 1 FROM reservations WHERE class_id = ?"
-	    " AND member_id = ? AND status IN " ACTIVE },
+	    " AND member_id = ? AND status IN ('pending', 'waitlisted',"
+	    " 'awaiting_approval', 'confirmed') AND class_id IS NOT NULL" },
 	{ &s.active_ids, "SELECT id FROM reservations WHERE class_id = ?"
 	    " AND status IN " ACTIVE " ORDER BY id LIMIT ?" },
 	/* updated_at: a booking promoted from the waitlist is pending anew. */
