@@ -191,12 +191,12 @@ bus_publish(struct bus *bus, const char *type, const char *correlation_id,
 	return id;
 }
 
-static bus_handler
+static const struct bus_route *
 find_route(const struct consumer *c, const char *type)
 {
 	for (const struct bus_route *r = c->routes; r->type != NULL; r++)
 		if (strcmp(r->type, type) == 0)
-			return r->fn;
+			return r;
 	return NULL;
 }
 
@@ -385,15 +385,15 @@ dispatch_one(struct bus *bus, const struct fetched *f, int64_t now)
 
 	for (size_t i = 0; i < bus->nconsumers; i++) {
 		struct consumer *c = &bus->consumers[i];
-		bus_handler fn;
+		const struct bus_route *route;
 		int rc;
 
 		if (c->cursor >= f->id)
 			continue;
 		if (!consumer_ready(c, now))
 			continue;
-		fn = find_route(c, f->type);
-		if (fn == NULL) {
+		route = find_route(c, f->type);
+		if (route == NULL) {
 			c->cursor = f->id; /* saved at the end of the round */
 			continue;
 		}
@@ -402,7 +402,11 @@ dispatch_one(struct bus *bus, const struct fetched *f, int64_t now)
 			if (ev.payload == NULL)
 				ev.payload = json_object(); /* never happens: we wrote it */
 		}
-		rc = deliver(bus, c, &ev, fn);
+		if (route->wants != NULL && !route->wants(&ev, c->arg)) {
+			c->cursor = f->id; /* nothing to do: no savepoint, no SQL */
+			continue;
+		}
+		rc = deliver(bus, c, &ev, route->fn);
 		if (rc < 0) {
 			json_decref(ev.payload);
 			return -1;

@@ -40,6 +40,13 @@ typedef int (*bus_handler)(const struct bus_event *ev, void *arg);
 struct bus_route {
 	const char *type;           /* exact event type */
 	bus_handler fn;
+	/*
+	 * Optional: 0 when this consumer has nothing to do with ev (a room
+	 * booking for the class module, a free booking for the payment
+	 * module). Called before the delivery's savepoint, so the common "not
+	 * mine" costs no SQL; it must only look at ev and memory.
+	 */
+	int (*wants)(const struct bus_event *ev, void *arg);
 };
 
 #define BUS_DEAD_LETTERED "bus.dead_lettered"

@@ -99,7 +99,7 @@ break_cursors(const struct bus_event *ev, void *arg)
 }
 
 static const struct bus_route breaking_routes[] = {
-	{ "poke", break_cursors }, { NULL, NULL } };
+	{ "poke", break_cursors, NULL }, { NULL, NULL, NULL } };
 
 static void
 setup(void)

@@ -60,13 +60,13 @@ static struct rec rec_a, rec_b, rec_c;
 static int record(const struct bus_event *ev, void *arg);
 
 static const struct bus_route routes_a[] = {
-	{ "a", record }, { NULL, NULL } };
+	{ "a", record, NULL }, { NULL, NULL, NULL } };
 static const struct bus_route routes_b[] = {
-	{ "b", record }, { NULL, NULL } };
+	{ "b", record, NULL }, { NULL, NULL, NULL } };
 static const struct bus_route routes_ab[] = {
-	{ "a", record }, { "b", record }, { NULL, NULL } };
+	{ "a", record, NULL }, { "b", record, NULL }, { NULL, NULL, NULL } };
 static const struct bus_route routes_dl[] = {
-	{ BUS_DEAD_LETTERED, record }, { NULL, NULL } };
+	{ BUS_DEAD_LETTERED, record, NULL }, { NULL, NULL, NULL } };
 
 static void
 rec_release(struct rec *r)
@@ -381,6 +381,40 @@ START_TEST(test_order)
 END_TEST
 
 /* (1) An event published by a handler is delivered in the same dispatch. */
+/* A route's wants(): only events whose payload has "mine": true. */
+static int
+wants_mine(const struct bus_event *ev, void *arg)
+{
+	(void)arg;
+	return json_is_true(json_object_get(ev->payload, "mine"));
+}
+
+static const struct bus_route routes_filtered[] = {
+	{ "a", record, wants_mine }, { NULL, NULL, NULL } };
+
+START_TEST(test_wants_filters_before_delivery)
+{
+	int64_t skip, take, last;
+
+	fx_open(5, 10);
+	bus_subscribe(fx.bus, "picky", routes_filtered, &rec_a);
+	fx_start();
+	skip = publish("a", NULL, json_pack("{s:b}", "mine", 0));
+	take = publish("a", NULL, json_pack("{s:b}", "mine", 1));
+	last = publish("a", NULL, json_pack("{s:i}", "n", 3));
+	ck_assert_int_lt(skip, take);
+	/* One delivery: the handler never saw the other two... */
+	ck_assert_int_eq(dispatch(), 1);
+	ck_assert_int_eq(rec_a.calls, 1);
+	ck_assert_int_eq(rec_a.n, 1);
+	ck_assert_int_eq(rec_a.ids[0], take);
+	/* ...and the cursor is past all three: nothing waits, nothing repeats. */
+	ck_assert_int_eq(cursor_of("picky"), last);
+	ck_assert_int_eq(dispatch(), 0);
+	ck_assert_int_eq(rec_a.calls, 1);
+}
+END_TEST
+
 START_TEST(test_publish_in_handler)
 {
 	int64_t id;
@@ -880,6 +914,7 @@ bus_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_order);
 	tcase_add_test(tc, test_publish_in_handler);
+	tcase_add_test(tc, test_wants_filters_before_delivery);
 	tcase_add_test(tc, test_exactly_once);
 	tcase_add_test(tc, test_rollback_then_reload);
 	tcase_add_test(tc, test_failed_handler_rolled_back);

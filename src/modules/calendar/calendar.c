@@ -401,14 +401,14 @@ rotate_my_feed(struct http_req *req)
 }
 
 static const struct bus_route routes[] = {
-	{ "member.created", on_member_created },
-	{ "reservation.confirmed", on_confirmed },
-	{ "reservation.cancelled", on_ended },
-	{ "reservation.rejected", on_ended },
-	{ "class.created", on_class },
-	{ "class.updated", on_class },
-	{ "class.cancelled", on_class_cancelled },
-	{ NULL, NULL },
+	{ "member.created", on_member_created, NULL },
+	{ "reservation.confirmed", on_confirmed, NULL },
+	{ "reservation.cancelled", on_ended, NULL },
+	{ "reservation.rejected", on_ended, NULL },
+	{ "class.created", on_class, NULL },
+	{ "class.updated", on_class, NULL },
+	{ "class.cancelled", on_class_cancelled, NULL },
+	{ NULL, NULL, NULL },
 };
 
 static const struct http_route http_routes[] = {

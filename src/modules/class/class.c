@@ -52,11 +52,11 @@ class_event_payload(const struct class_row *c)
 }
 
 static const struct bus_route routes[] = {
-	{ "reservation.requested", class_on_requested },
-	{ "reservation.rejected", class_on_ended },
-	{ "reservation.cancelled", class_on_ended },
-	{ "reservation.confirmed", class_on_confirmed },
-	{ NULL, NULL },
+	{ "reservation.requested", class_on_requested, class_wants },
+	{ "reservation.rejected", class_on_ended, class_wants },
+	{ "reservation.cancelled", class_on_ended, class_wants },
+	{ "reservation.confirmed", class_on_confirmed, class_wants },
+	{ NULL, NULL, NULL },
 };
 
 static int

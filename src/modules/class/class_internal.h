@@ -82,6 +82,8 @@ void class_reviews_put(json_t *j, int64_t class_id);
 int class_on_requested(const struct bus_event *ev, void *arg);
 int class_on_ended(const struct bus_event *ev, void *arg);
 int class_on_confirmed(const struct bus_event *ev, void *arg);
+/* The booking is of a class (not a room slot). */
+int class_wants(const struct bus_event *ev, void *arg);
 /* A place may be free in class_id: promote the first in line (0/-1). */
 int class_promote(int64_t class_id);
 void class_saga_init(struct app *app);

@@ -44,9 +44,9 @@ on_review(const struct bus_event *ev, void *arg)
 }
 
 static const struct bus_route routes[] = {
-	{ "review.posted", on_review },
-	{ "review.deleted", on_review },
-	{ NULL, NULL },
+	{ "review.posted", on_review, NULL },
+	{ "review.deleted", on_review, NULL },
+	{ NULL, NULL, NULL },
 };
 
 int

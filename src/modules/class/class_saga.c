@@ -180,6 +180,13 @@ class_on_ended(const struct bus_event *ev, void *arg)
 	return class_promote(class_id);
 }
 
+int
+class_wants(const struct bus_event *ev, void *arg)
+{
+	(void)arg;
+	return jget_int(ev->payload, "class_id") != 0;
+}
+
 /* reservation.confirmed: the place (the seat) is taken, no longer held. */
 int
 class_on_confirmed(const struct bus_event *ev, void *arg)

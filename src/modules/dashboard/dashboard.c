@@ -329,21 +329,21 @@ get_dashboard(struct http_req *req)
 }
 
 static const struct bus_route routes[] = {
-	{ "class.created", on_class },
-	{ "class.updated", on_class },
-	{ "class.cancelled", on_class_cancelled },
-	{ "class.capacity_reserved", on_capacity },
-	{ "class.capacity_released", on_capacity },
-	{ "class.waitlisted", on_waitlisted },
-	{ "payment.succeeded", on_money },
-	{ "payment.refunded", on_money },
-	{ "credits.debited", on_money },
-	{ "credits.refunded", on_money },
-	{ "reservation.cancelled", on_reservation_ended },
-	{ "reservation.rejected", on_reservation_ended },
-	{ "review.posted", on_review },
-	{ "review.deleted", on_review },
-	{ NULL, NULL },
+	{ "class.created", on_class, NULL },
+	{ "class.updated", on_class, NULL },
+	{ "class.cancelled", on_class_cancelled, NULL },
+	{ "class.capacity_reserved", on_capacity, NULL },
+	{ "class.capacity_released", on_capacity, NULL },
+	{ "class.waitlisted", on_waitlisted, NULL },
+	{ "payment.succeeded", on_money, NULL },
+	{ "payment.refunded", on_money, NULL },
+	{ "credits.debited", on_money, NULL },
+	{ "credits.refunded", on_money, NULL },
+	{ "reservation.cancelled", on_reservation_ended, NULL },
+	{ "reservation.rejected", on_reservation_ended, NULL },
+	{ "review.posted", on_review, NULL },
+	{ "review.deleted", on_review, NULL },
+	{ NULL, NULL, NULL },
 };
 
 static const struct http_route http_routes[] = {

@@ -402,11 +402,11 @@ on_feed_changed(const struct bus_event *ev, void *arg)
 }
 
 static const struct bus_route bus_routes[] = {
-	{ "calendar.feed_changed", on_feed_changed },
-	{ "class.capacity_reserved", on_capacity_reserved },
-	{ "reservation.rejected", on_reservation_ended },
-	{ "reservation.cancelled", on_reservation_ended },
-	{ NULL, NULL },
+	{ "calendar.feed_changed", on_feed_changed, NULL },
+	{ "class.capacity_reserved", on_capacity_reserved, NULL },
+	{ "reservation.rejected", on_reservation_ended, NULL },
+	{ "reservation.cancelled", on_reservation_ended, NULL },
+	{ NULL, NULL, NULL },
 };
 
 static const struct http_route routes[] = {

@@ -115,14 +115,14 @@ list_mine(struct http_req *req)
 }
 
 static const struct bus_route routes[] = {
-	{ "reservation.requested", on_reservation },
-	{ "reservation.confirmed", on_reservation },
-	{ "reservation.rejected", on_reservation },
-	{ "reservation.cancelled", on_reservation },
-	{ "reservation.waitlisted", on_reservation },
-	{ "reservation.awaiting_approval", on_reservation },
-	{ "class.updated", on_class_updated },
-	{ NULL, NULL },
+	{ "reservation.requested", on_reservation, NULL },
+	{ "reservation.confirmed", on_reservation, NULL },
+	{ "reservation.rejected", on_reservation, NULL },
+	{ "reservation.cancelled", on_reservation, NULL },
+	{ "reservation.waitlisted", on_reservation, NULL },
+	{ "reservation.awaiting_approval", on_reservation, NULL },
+	{ "class.updated", on_class_updated, NULL },
+	{ NULL, NULL, NULL },
 };
 
 static const struct http_route http_routes[] = {

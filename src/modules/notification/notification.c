@@ -167,12 +167,12 @@ list_notifications(struct http_req *req)
 }
 
 static const struct bus_route routes[] = {
-	{ "reservation.confirmed", on_reservation },
-	{ "reservation.rejected", on_reservation },
-	{ "reservation.cancelled", on_reservation },
-	{ "reservation.waitlisted", on_reservation },
-	{ "reservation.awaiting_approval", on_reservation },
-	{ NULL, NULL },
+	{ "reservation.confirmed", on_reservation, NULL },
+	{ "reservation.rejected", on_reservation, NULL },
+	{ "reservation.cancelled", on_reservation, NULL },
+	{ "reservation.waitlisted", on_reservation, NULL },
+	{ "reservation.awaiting_approval", on_reservation, NULL },
+	{ NULL, NULL, NULL },
 };
 
 static const struct http_route http_routes[] = {

@@ -414,12 +414,22 @@ on_reservation_ended(const struct bus_event *ev, void *arg)
 	return 0;
 }
 
+/* Paid by card (or at the desk): the only bookings this module handles. */
+static int
+paid_by_card(const struct bus_event *ev, void *arg)
+{
+	const char *method = jget_str(ev->payload, "payment_method");
+
+	(void)arg;
+	return method != NULL && strcmp(method, "card") == 0;
+}
+
 static const struct bus_route routes[] = {
-	{ "class.capacity_reserved", on_capacity_reserved },
-	{ "room.slot_reserved", on_capacity_reserved },
-	{ "reservation.rejected", on_reservation_ended },
-	{ "reservation.cancelled", on_reservation_ended },
-	{ NULL, NULL },
+	{ "class.capacity_reserved", on_capacity_reserved, paid_by_card },
+	{ "room.slot_reserved", on_capacity_reserved, paid_by_card },
+	{ "reservation.rejected", on_reservation_ended, paid_by_card },
+	{ "reservation.cancelled", on_reservation_ended, paid_by_card },
+	{ NULL, NULL, NULL },
 };
 
 static json_t *

@@ -280,11 +280,11 @@ list_reviews(struct http_req *req)
 }
 
 static const struct bus_route routes[] = {
-	{ "class.created", on_class },
-	{ "class.updated", on_class },
-	{ "reservation.confirmed", on_reservation },
-	{ "reservation.cancelled", on_reservation },
-	{ NULL, NULL },
+	{ "class.created", on_class, NULL },
+	{ "class.updated", on_class, NULL },
+	{ "reservation.confirmed", on_reservation, NULL },
+	{ "reservation.cancelled", on_reservation, NULL },
+	{ NULL, NULL, NULL },
 };
 
 static const struct http_route http_routes[] = {

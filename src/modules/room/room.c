@@ -121,11 +121,19 @@ on_ended(const struct bus_event *ev, void *arg)
 	    "room_id", (json_int_t)room_id)) < 0 ? -1 : 0;
 }
 
+/* The booking is of a room slot (not a class). */
+static int
+wants(const struct bus_event *ev, void *arg)
+{
+	(void)arg;
+	return jget_int(ev->payload, "room_id") != 0;
+}
+
 static const struct bus_route routes[] = {
-	{ "reservation.requested", on_requested },
-	{ "reservation.rejected", on_ended },
-	{ "reservation.cancelled", on_ended },
-	{ NULL, NULL },
+	{ "reservation.requested", on_requested, wants },
+	{ "reservation.rejected", on_ended, wants },
+	{ "reservation.cancelled", on_ended, wants },
+	{ NULL, NULL, NULL },
 };
 
 static int

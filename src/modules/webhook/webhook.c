@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <event2/http.h>
 
+#include "core/batch.h"
 #include "core/bus.h"
 #include "core/db.h"
 #include "core/util.h"
@@ -18,6 +19,10 @@ static struct {
 	struct app *app;
 	sqlite3_stmt *active, *enqueue, *insert, *list, *get, *del, *drop_jobs,
 	    *deliveries;
+	/* Live hooks as of the last commit, and whether one may have changed
+	 * since (then every event is looked at, as before this cache). */
+	int64_t live;
+	int dirty;
 } w;
 
 static const struct db_stmt_def stmts[] = {
@@ -51,34 +56,69 @@ static const struct db_stmt_def stmts[] = {
 
 /* Every event type a hook may ask for: the routes of the handler. */
 static int on_event(const struct bus_event *ev, void *arg);
+static int wants_event(const struct bus_event *ev, void *arg);
 
 static const struct bus_route routes[] = {
-	{ "member.created", on_event }, { "class.created", on_event },
-	{ "class.updated", on_event }, { "class.cancelled", on_event },
-	{ "reservation.requested", on_event },
-	{ "reservation.confirmed", on_event },
-	{ "reservation.rejected", on_event },
-	{ "reservation.cancelled", on_event },
-	{ "class.capacity_reserved", on_event },
-	{ "class.capacity_released", on_event }, { "class.full", on_event },
-	{ "class.booking_closed", on_event }, { "credits.adjusted", on_event },
-	{ "credits.debited", on_event }, { "credits.insufficient", on_event },
-	{ "credits.refunded", on_event }, { "payment.succeeded", on_event },
-	{ "payment.failed", on_event }, { "payment.refunded", on_event },
-	{ "payment.refund_failed", on_event }, { "review.posted", on_event },
-	{ "review.deleted", on_event }, { "bus.dead_lettered", on_event },
-	{ "reservation.waitlisted", on_event },
-	{ "reservation.awaiting_approval", on_event },
-	{ "class.waitlisted", on_event }, { "class.seat_taken", on_event },
-	{ "room.created", on_event }, { "room.updated", on_event },
-	{ "room.removed", on_event }, { "room.slot_reserved", on_event },
-	{ "room.slot_taken", on_event }, { "room.booking_closed", on_event },
-	{ "room.slot_released", on_event },
+	{ "member.created", on_event, wants_event }, { "class.created", on_event, wants_event },
+	{ "class.updated", on_event, wants_event }, { "class.cancelled", on_event, wants_event },
+	{ "reservation.requested", on_event, wants_event },
+	{ "reservation.confirmed", on_event, wants_event },
+	{ "reservation.rejected", on_event, wants_event },
+	{ "reservation.cancelled", on_event, wants_event },
+	{ "class.capacity_reserved", on_event, wants_event },
+	{ "class.capacity_released", on_event, wants_event }, { "class.full", on_event, wants_event },
+	{ "class.booking_closed", on_event, wants_event }, { "credits.adjusted", on_event, wants_event },
+	{ "credits.debited", on_event, wants_event }, { "credits.insufficient", on_event, wants_event },
+	{ "credits.refunded", on_event, wants_event }, { "payment.succeeded", on_event, wants_event },
+	{ "payment.failed", on_event, wants_event }, { "payment.refunded", on_event, wants_event },
+	{ "payment.refund_failed", on_event, wants_event }, { "review.posted", on_event, wants_event },
+	{ "review.deleted", on_event, wants_event }, { "bus.dead_lettered", on_event, wants_event },
+	{ "reservation.waitlisted", on_event, wants_event },
+	{ "reservation.awaiting_approval", on_event, wants_event },
+	{ "class.waitlisted", on_event, wants_event }, { "class.seat_taken", on_event, wants_event },
+	{ "room.created", on_event, wants_event }, { "room.updated", on_event, wants_event },
+	{ "room.removed", on_event, wants_event }, { "room.slot_reserved", on_event, wants_event },
+	{ "room.slot_taken", on_event, wants_event }, { "room.booking_closed", on_event, wants_event },
+	{ "room.slot_released", on_event, wants_event },
 	/* Not calendar.feed_changed: it carries a member's feed secret. */
-	{ NULL, NULL },
+	{ NULL, NULL, NULL },
 };
 
 /* Any subscribed event: a delivery job for each hook that wants it. */
+/* Most studios have no hooks: then no event costs a savepoint or a query. */
+static int
+wants_event(const struct bus_event *ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	return w.dirty || w.live > 0;
+}
+
+/* Live hooks now; -1 on error. Outside a transaction or inside one. */
+static int64_t
+count_live(void)
+{
+	int64_t n = -1;
+
+	if (db_step(w.app->db, w.active) == 1)
+		n = sqlite3_column_int64(w.active, 0);
+	db_reset(w.active);
+	return n;
+}
+
+/* After a commit that may have added or removed a hook: count again. */
+static void
+on_commit(void *arg)
+{
+	int64_t n;
+
+	(void)arg;
+	if (!w.dirty || (n = count_live()) < 0)
+		return;
+	w.live = n;
+	w.dirty = 0;
+}
+
 static int
 on_event(const struct bus_event *ev, void *arg)
 {
@@ -178,6 +218,8 @@ create_hook(struct http_req *req)
 	char *events_text, where[64];
 	int64_t id, now = now_s();
 	struct vctx v;
+
+	w.dirty = 1; /* until the next commit, events look at the table */
 	int rc;
 
 	if (body == NULL)
@@ -259,6 +301,7 @@ delete_hook(struct http_req *req)
 	int64_t id = http_param(req, 0);
 	int rc = hook_exists(id);
 
+	w.dirty = 1;
 	if (rc <= 0)
 		return rc < 0 ? -1 : http_not_found(req, "webhook", id);
 	if (db_bind(w.del, "ii", now_s(), id) != 0 ||
@@ -336,6 +379,9 @@ webhook_init(struct app *app)
 	http_add_routes(app, http_routes,
 	    (int)(sizeof http_routes / sizeof http_routes[0]));
 	bus_subscribe(app->bus, "webhook", routes, NULL);
+	w.live = count_live();
+	w.dirty = w.live < 0;
+	batch_on_commit(app->batch, on_commit, NULL);
 	return 0;
 }
 
