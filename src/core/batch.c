@@ -129,6 +129,78 @@ batch_abandon(struct batch *b)
 	deliver_all(&all, 0);
 }
 
+struct batch_every {
+	struct batch_item item;     /* first: the batch hands this back */
+	struct batch *batch;
+	struct event *timer;
+	int (*fn)(void *arg);
+	void *arg;
+};
+
+static int
+every_run(struct batch_item *item)
+{
+	struct batch_every *t = (struct batch_every *)item;
+
+	return t->fn(t->arg);
+}
+
+static int
+every_settle(struct batch_item *item)
+{
+	(void)item;
+	return 1;
+}
+
+static void
+every_deliver(struct batch_item *item, int committed)
+{
+	(void)item;
+	(void)committed; /* a failed sweep simply runs again next time */
+}
+
+static const struct batch_item_ops every_ops = {
+	.run = every_run, .settle = every_settle, .deliver = every_deliver,
+};
+
+static void
+every_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct batch_every *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (!t->item.queued)
+		batch_submit(t->batch, &t->item);
+}
+
+struct batch_every *
+batch_every(struct batch *b, struct event_base *base, int seconds,
+    int (*fn)(void *arg), void *arg)
+{
+	struct batch_every *t = xcalloc(1, sizeof *t);
+	struct timeval tv = { seconds, 0 };
+
+	t->item.ops = &every_ops;
+	t->batch = b;
+	t->fn = fn;
+	t->arg = arg;
+	t->timer = event_new(base, -1, EV_PERSIST, every_due, t);
+	event_add(t->timer, &tv);
+	every_due(-1, 0, t);
+	return t;
+}
+
+void
+batch_every_stop(struct batch *b, struct batch_every *t)
+{
+	if (t == NULL)
+		return;
+	batch_forget(b, &t->item);
+	event_free(t->timer);
+	free(t);
+}
+
 int
 batch_waiting(const struct batch *b)
 {

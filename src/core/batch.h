@@ -72,6 +72,16 @@ void batch_flush(struct batch *b);
  * job that describes it is on disk.
  */
 void batch_on_commit(struct batch *b, void (*fn)(void *), void *arg);
+/*
+ * A periodic unit of work (a sweeper): fn(arg) runs in its own savepoint
+ * of a batch every `seconds`, and once as soon as the loop runs; it returns
+ * 0, or -1 to roll its work back. Stop it before the batch is freed.
+ */
+struct batch_every;
+struct batch_every *batch_every(struct batch *b, struct event_base *base,
+    int seconds, int (*fn)(void *arg), void *arg);
+void batch_every_stop(struct batch *b, struct batch_every *t); /* NULL: no-op */
+
 /* Deliver every item still queued or waiting as failed (shutdown). */
 void batch_abandon(struct batch *b);
 /* Items still waiting for their outcome. */

@@ -247,6 +247,54 @@ START_TEST(test_failed_dispatch_rolls_the_batch_back)
 }
 END_TEST
 
+/* A periodic task: inserts a row per run; fails (after inserting) when told. */
+static int every_runs, every_fail;
+
+static int
+every_task(void *arg)
+{
+	(void)arg;
+	every_runs++;
+	if (db_exec_sql(fx.db, "INSERT INTO scratch(v) VALUES (42)") != 0)
+		return -1;
+	return every_fail ? -1 : 0;
+}
+
+START_TEST(test_every_runs_now_then_on_its_timer)
+{
+	struct batch_every *t;
+	struct timeval wait = { 1, 200000 };
+
+	every_runs = 0;
+	every_fail = 0;
+	start_bus();
+	t = batch_every(fx.batch, fx.base, 1, every_task, NULL);
+	spin();
+	ck_assert_int_eq(every_runs, 1);             /* once as the loop runs */
+	ck_assert_int_eq(count_rows(fx.reader, 42), 1);
+	event_base_loopexit(fx.base, &wait);
+	event_base_dispatch(fx.base);               /* its timer: once more */
+	ck_assert_int_eq(every_runs, 2);
+	ck_assert_int_eq(count_rows(fx.reader, 42), 2);
+	batch_every_stop(fx.batch, t);
+}
+END_TEST
+
+START_TEST(test_every_failure_rolls_its_work_back)
+{
+	struct batch_every *t;
+
+	every_runs = 0;
+	every_fail = 1;
+	start_bus();
+	t = batch_every(fx.batch, fx.base, 60, every_task, NULL);
+	spin();
+	ck_assert_int_eq(every_runs, 1);
+	ck_assert_int_eq(count_rows(fx.reader, 42), 0);
+	batch_every_stop(fx.batch, t);
+}
+END_TEST
+
 Suite *
 batch_suite(void)
 {
@@ -259,6 +307,8 @@ batch_suite(void)
 	tcase_add_test(tc, test_failed_unit_rolls_back_alone);
 	tcase_add_test(tc, test_waiting_item_settles_in_a_later_batch);
 	tcase_add_test(tc, test_failed_dispatch_rolls_the_batch_back);
+	tcase_add_test(tc, test_every_runs_now_then_on_its_timer);
+	tcase_add_test(tc, test_every_failure_rolls_its_work_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -196,24 +196,21 @@ class_on_confirmed(const struct bus_event *ev, void *arg)
 }
 
 /*
- * The waitlist cutoff: a sweep, as a unit of work of its own, tells every
- * member still waiting for a class that starts within the cutoff that the
+ * The waitlist cutoff, a periodic unit of work (batch_every): every member
+ * still waiting for a class that starts within the cutoff is told the
  * class is full (class.full; the reservation module rejects the booking).
  */
-static struct {
-	struct batch_item item;
-	struct event *timer;
-} sweeper;
+static struct batch_every *sweeper;
 
 static int
-sweep_run(struct batch_item *item)
+sweep(void *arg)
 {
 	int64_t rids[SWEEP_CHUNK], cids[SWEEP_CHUNK], unused;
 	int64_t before = now_s() + class_app->cfg->waitlist_cutoff_minutes * 60;
 	int n = class_store_waiting_past(before, rids, cids, SWEEP_CHUNK);
 	char corr[40];
 
-	(void)item;
+	(void)arg;
 	for (int i = 0; i < n; i++) {
 		snprintf(corr, sizeof corr, "reservation:%lld", (long long)rids[i]);
 		if (class_store_unwait(rids[i], &unused) < 0 ||
@@ -225,51 +222,15 @@ sweep_run(struct batch_item *item)
 	return n < 0 ? -1 : 0;
 }
 
-static int
-sweep_settle(struct batch_item *item)
-{
-	(void)item;
-	return 1;
-}
-
-static void
-sweep_deliver(struct batch_item *item, int committed)
-{
-	(void)item;
-	(void)committed;
-}
-
-static const struct batch_item_ops sweep_ops = {
-	.run = sweep_run, .settle = sweep_settle, .deliver = sweep_deliver,
-};
-
-static void
-on_sweep_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (!sweeper.item.queued)
-		batch_submit(class_app->batch, &sweeper.item);
-}
-
 void
 class_saga_init(struct app *app)
 {
-	struct timeval every = { 15, 0 };
-
-	sweeper.item.ops = &sweep_ops;
-	sweeper.timer = event_new(app->base, -1, EV_PERSIST, on_sweep_timer, NULL);
-	event_add(sweeper.timer, &every);
-	on_sweep_timer(-1, 0, NULL); /* once at start, too */
+	sweeper = batch_every(app->batch, app->base, 15, sweep, NULL);
 }
 
 void
 class_saga_fini(struct app *app)
 {
-	if (sweeper.item.queued)
-		batch_forget(app->batch, &sweeper.item);
-	if (sweeper.timer != NULL)
-		event_free(sweeper.timer);
-	sweeper.timer = NULL;
+	batch_every_stop(app->batch, sweeper);
+	sweeper = NULL;
 }

@@ -455,21 +455,19 @@ static const struct bus_route routes[] = {
 };
 
 /*
- * The sweeper: a saga still pending after pending_timeout_s is rejected
- * ("timeout"). It runs as a unit of work of its own in the batch.
+ * The sweeper, a periodic unit of work (batch_every): a saga still pending
+ * after pending_timeout_s is rejected ("timeout"); a request the studio has
+ * not decided within approval_timeout_hours is declined.
  */
-static struct {
-	struct batch_item item;
-	struct event *timer;
-} sweeper;
+static struct batch_every *sweeper;
 
 static int
-sweep_run(struct batch_item *item)
+sweep(void *arg)
 {
 	int64_t ids[64], before = now_s() - res_app->cfg->pending_timeout_s;
 	int n = res_store_stale_pending(before, ids, 64);
 
-	(void)item;
+	(void)arg;
 	for (int i = 0; i < n; i++) {
 		struct res_row r;
 
@@ -495,59 +493,25 @@ sweep_run(struct batch_item *item)
 }
 
 static int
-sweep_settle(struct batch_item *item)
-{
-	(void)item;
-	return 1;
-}
-
-static void
-sweep_deliver(struct batch_item *item, int committed)
-{
-	(void)item;
-	(void)committed;
-}
-
-static const struct batch_item_ops sweep_ops = {
-	.run = sweep_run, .settle = sweep_settle, .deliver = sweep_deliver,
-};
-
-static void
-on_sweep_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (!sweeper.item.queued)
-		batch_submit(res_app->batch, &sweeper.item);
-}
-
-static int
 reservation_init(struct app *app)
 {
-	int64_t every = app->cfg->pending_timeout_s < 60 ?
-	    app->cfg->pending_timeout_s : 60;
-	struct timeval tv = { (time_t)every, 0 };
+	int every = app->cfg->pending_timeout_s < 60 ?
+	    (int)app->cfg->pending_timeout_s : 60;
 
 	res_app = app;
 	if (res_store_init(app) != 0)
 		return -1;
 	res_http_init(app);
 	bus_subscribe(app->bus, "reservation", routes, NULL);
-	sweeper.item.ops = &sweep_ops;
-	sweeper.timer = event_new(app->base, -1, EV_PERSIST, on_sweep_timer, NULL);
-	event_add(sweeper.timer, &tv);
+	sweeper = batch_every(app->batch, app->base, every, sweep, NULL);
 	return 0;
 }
 
 static void
 reservation_fini(struct app *app)
 {
-	if (sweeper.item.queued)
-		batch_forget(app->batch, &sweeper.item);
-	if (sweeper.timer != NULL)
-		event_free(sweeper.timer);
-	sweeper.timer = NULL;
+	batch_every_stop(app->batch, sweeper);
+	sweeper = NULL;
 	res_store_fini();
 }
 
