@@ -21,7 +21,8 @@ static const struct {
 } projections[] = {
 	{ "mypage", "DELETE FROM mypage_reservations" },
 	{ "dashboard", "DELETE FROM dashboard_classes;"
-	    " DELETE FROM dashboard_bookings; DELETE FROM dashboard_waiting" },
+	    " DELETE FROM dashboard_bookings; DELETE FROM dashboard_waiting;"
+	    " DELETE FROM dashboard_rooms; DELETE FROM dashboard_room_bookings" },
 	{ "class_reviews", "DELETE FROM class_review_stats" },
 };
 #define NPROJECTIONS (sizeof projections / sizeof projections[0])

@@ -43,9 +43,17 @@ on_review(const struct bus_event *ev, void *arg)
 	return 0;
 }
 
+/* A review of a class (a room's carries room_id instead). */
+static int
+wants(const struct bus_event *ev, void *arg)
+{
+	(void)arg;
+	return jget_int(ev->payload, "class_id") != 0;
+}
+
 static const struct bus_route routes[] = {
-	{ "review.posted", on_review, NULL },
-	{ "review.deleted", on_review, NULL },
+	{ "review.posted", on_review, wants },
+	{ "review.deleted", on_review, wants },
 	{ NULL, NULL, NULL },
 };
 

@@ -14,6 +14,8 @@ static struct {
 	struct app *app;
 	sqlite3_stmt *class_put, *class_cancel, *booking_put, *add, *add_by_booking, *list;
 	sqlite3_stmt *wait_put, *wait_leave, *wait_forget;
+	sqlite3_stmt *room_put, *room_booking_put, *room_add, *room_add_by_booking,
+	    *room_list;
 } d;
 
 /*
@@ -30,6 +32,15 @@ static struct {
 	" review_count = review_count + (?2 = 7) * ?3," \
 	" rating_sum = rating_sum + (?2 = 7) * ?4," \
 	" waitlist = waitlist + (?2 = 8) * ?3"
+
+/* The same for a room: the counters a room has (no credits, no line). */
+#define ROOM_ADD_SET \
+	" SET booked = booked + (?2 = 1) * ?3," \
+	" card_taken = card_taken + (?2 = 2) * ?3," \
+	" card_refunded = card_refunded + (?2 = 3) * ?3," \
+	" at_desk_due = at_desk_due + (?2 = 4) * ?3," \
+	" review_count = review_count + (?2 = 7) * ?3," \
+	" rating_sum = rating_sum + (?2 = 7) * ?4"
 
 enum counter { BOOKED = 1, CARD_TAKEN, CARD_REFUNDED, AT_DESK_DUE,
 	CREDITS_TAKEN, CREDITS_REFUNDED, REVIEWS, WAITLIST };
@@ -66,18 +77,75 @@ static const struct db_stmt_def stmts[] = {
 	    " sum(review_count) OVER w, sum(rating_sum) OVER w"
 	    " FROM dashboard_classes WHERE starts_at >= ? AND starts_at < ?"
 	    " WINDOW w AS () ORDER BY starts_at, class_id" },
+	/* Rooms: their facts, which room a booking is of, the counters. */
+	{ &d.room_put, "INSERT INTO dashboard_rooms(room_id, name, hourly_price,"
+	    " status) VALUES (?, ?, ?, ?) ON CONFLICT (room_id) DO UPDATE"
+	    " SET name = excluded.name, hourly_price = excluded.hourly_price,"
+	    " status = excluded.status" },
+	{ &d.room_booking_put, "INSERT OR IGNORE INTO dashboard_room_bookings("
+	    "reservation_id, room_id) VALUES (?, ?)" },
+	{ &d.room_add, "UPDATE dashboard_rooms" ROOM_ADD_SET " WHERE room_id = ?1" },
+	{ &d.room_add_by_booking, "UPDATE dashboard_rooms" ROOM_ADD_SET
+	    " WHERE room_id = (SELECT room_id FROM dashboard_room_bookings"
+	    " WHERE reservation_id = ?1)" },
+	{ &d.room_list, "SELECT room_id, name, hourly_price, booked, card_taken,"
+	    " card_refunded, at_desk_due, review_count, rating_sum"
+	    " FROM dashboard_rooms WHERE status = 'active' ORDER BY room_id" },
 };
 #define NSTMTS (sizeof stmts / sizeof stmts[0])
 
-/* Add n (and rating) to a counter of the class, or of the reservation's. */
 static int
-add(int by_booking, int64_t id, enum counter which, int64_t n, int64_t rating)
+add_with(sqlite3_stmt *st, int64_t id, enum counter which, int64_t n,
+    int64_t rating)
 {
-	sqlite3_stmt *st = by_booking ? d.add_by_booking : d.add;
-
 	if (db_bind(st, "iiii", id, (int64_t)which, n, rating) != 0)
 		return -1;
 	return db_exec(d.app->db, st) == 0 ? 0 : -1;
+}
+
+/*
+ * Add n (and rating) to a counter of the class, or of the reservation's
+ * class or room (a booking is of one or the other: the other matches no
+ * row).
+ */
+static int
+add(int by_booking, int64_t id, enum counter which, int64_t n, int64_t rating)
+{
+	if (!by_booking)
+		return add_with(d.add, id, which, n, rating);
+	if (add_with(d.add_by_booking, id, which, n, rating) != 0)
+		return -1;
+	return add_with(d.room_add_by_booking, id, which, n, rating);
+}
+
+/* room.created / .updated / .removed: the room's facts. */
+static int
+on_room(const struct bus_event *ev, void *arg)
+{
+	const json_t *p = ev->payload;
+	const char *status = jget_str(p, "status");
+
+	(void)arg;
+	if (db_bind(d.room_put, "itit", jget_int(p, "room_id"),
+	    jget_str(p, "name"), jget_int(p, "hourly_price"),
+	    status ? status : "active") != 0)
+		return -1;
+	return db_exec(d.app->db, d.room_put) == 0 ? 0 : -1;
+}
+
+/* room.slot_reserved / _released: a live slot, and the booking's room. */
+static int
+on_slot(const struct bus_event *ev, void *arg)
+{
+	int64_t rid = jget_int(ev->payload, "reservation_id");
+	int64_t room_id = jget_int(ev->payload, "room_id");
+	int reserved = strcmp(ev->type, "room.slot_reserved") == 0;
+
+	(void)arg;
+	if (reserved && (db_bind(d.room_booking_put, "ii", rid, room_id) != 0 ||
+	    db_exec(d.app->db, d.room_booking_put) != 0))
+		return -1;
+	return add_with(d.room_add, room_id, BOOKED, reserved ? 1 : -1, 0);
 }
 
 /* class.created / .updated: the class's facts. */
@@ -200,8 +268,12 @@ static int
 on_review(const struct bus_event *ev, void *arg)
 {
 	int64_t sign = strcmp(ev->type, "review.posted") == 0 ? 1 : -1;
+	int64_t room_id = jget_int(ev->payload, "room_id");
 
 	(void)arg;
+	if (room_id != 0)
+		return add_with(d.room_add, room_id, REVIEWS, sign,
+		    sign * jget_int(ev->payload, "rating"));
 	return add(0, jget_int(ev->payload, "class_id"), REVIEWS, sign,
 	    sign * jget_int(ev->payload, "rating"));
 }
@@ -274,6 +346,47 @@ totals_json(sqlite3_stmt *st, int have_rows)
 	return t;
 }
 
+static json_t *
+room_json(sqlite3_stmt *st)
+{
+	json_t *j = json_object();
+	int64_t taken = sqlite3_column_int64(st, 4);
+	int64_t refunded = sqlite3_column_int64(st, 5);
+	int64_t count = sqlite3_column_int64(st, 7);
+	int64_t sum = sqlite3_column_int64(st, 8);
+
+	jput_int(j, "room_id", sqlite3_column_int64(st, 0));
+	jput_str(j, "name", (const char *)sqlite3_column_text(st, 1));
+	jput_int(j, "hourly_price", sqlite3_column_int64(st, 2));
+	jput_int(j, "booked", sqlite3_column_int64(st, 3));
+	json_object_set_new(j, "revenue", json_pack("{s:I, s:I, s:I, s:I}",
+	    "taken", (json_int_t)taken, "refunded", (json_int_t)refunded,
+	    "net", (json_int_t)(taken - refunded), "at_desk_due",
+	    (json_int_t)sqlite3_column_int64(st, 6)));
+	jput_int(j, "review_count", count);
+	json_object_set_new(j, "rating_avg", count > 0 ?
+	    json_real((double)((sum * 200 + count) / (2 * count)) / 100.0) :
+	    json_null());
+	return j;
+}
+
+/* Every active room, all time (rooms are not in the range); NULL on error. */
+static json_t *
+rooms_json(void)
+{
+	json_t *rooms = json_array();
+	int rc;
+
+	while ((rc = db_step(d.app->db, d.room_list)) == 1)
+		json_array_append_new(rooms, room_json(d.room_list));
+	db_reset(d.room_list);
+	if (rc < 0) {
+		json_decref(rooms);
+		return NULL;
+	}
+	return rooms;
+}
+
 /* from/to query times into *from, *to; 0, or -1 with a 422 set. */
 static int
 read_range(struct http_req *req, int64_t *from, int64_t *to)
@@ -302,7 +415,7 @@ static int
 get_dashboard(struct http_req *req)
 {
 	int64_t from, to;
-	json_t *classes, *totals = NULL;
+	json_t *classes, *totals = NULL, *rooms;
 	int rc;
 
 	if (read_range(req, &from, &to) != 0 ||
@@ -322,9 +435,14 @@ get_dashboard(struct http_req *req)
 	}
 	if (totals == NULL)
 		totals = totals_json(d.list, 0);
-	http_reply(req, 200, json_pack("{s:o, s:o, s:o, s:o}", "from",
+	if ((rooms = rooms_json()) == NULL) {
+		json_decref(classes);
+		json_decref(totals);
+		return -1;
+	}
+	http_reply(req, 200, json_pack("{s:o, s:o, s:o, s:o, s:o}", "from",
 	    http_time(from), "to", to == INT64_MAX ? json_null() : http_time(to),
-	    "classes", classes, "totals", totals));
+	    "classes", classes, "totals", totals, "rooms", rooms));
 	return 0;
 }
 
@@ -335,6 +453,11 @@ static const struct bus_route routes[] = {
 	{ "class.capacity_reserved", on_capacity, NULL },
 	{ "class.capacity_released", on_capacity, NULL },
 	{ "class.waitlisted", on_waitlisted, NULL },
+	{ "room.created", on_room, NULL },
+	{ "room.updated", on_room, NULL },
+	{ "room.removed", on_room, NULL },
+	{ "room.slot_reserved", on_slot, NULL },
+	{ "room.slot_released", on_slot, NULL },
 	{ "payment.succeeded", on_money, NULL },
 	{ "payment.refunded", on_money, NULL },
 	{ "credits.debited", on_money, NULL },

@@ -19,6 +19,8 @@ static struct {
 	struct app *app;
 	sqlite3_stmt *class_put, *class_get, *attend_put, *attendance, *insert,
 	    *get, *del, *list;
+	sqlite3_stmt *room_put, *room_get, *room_attend_put, *room_attendance,
+	    *room_insert, *room_list;
 } r;
 
 static const struct db_stmt_def stmts[] = {
@@ -37,11 +39,31 @@ static const struct db_stmt_def stmts[] = {
 	    " ORDER BY v.id IS NOT NULL, a.reservation_id DESC LIMIT 1" },
 	{ &r.insert, "INSERT INTO reviews(class_id, reservation_id, member_id,"
 	    " rating, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)" },
-	{ &r.get, "SELECT class_id, reservation_id, member_id, rating"
+	{ &r.get, "SELECT class_id, reservation_id, member_id, rating, room_id"
 	    " FROM reviews WHERE id = ?" },
 	{ &r.del, "DELETE FROM reviews WHERE id = ?" },
 	{ &r.list, "SELECT id, rating, comment, created_at FROM reviews"
 	    " WHERE class_id = ? AND id > ? ORDER BY id LIMIT ?" },
+	/* Rooms: the same, from room.* and room bookings' reservation.*. */
+	{ &r.room_put, "INSERT INTO review_rooms(room_id, status) VALUES (?, ?)"
+	    " ON CONFLICT (room_id) DO UPDATE SET status = excluded.status" },
+	{ &r.room_get, "SELECT 1 FROM review_rooms WHERE room_id = ?"
+	    " AND status = 'active'" },
+	{ &r.room_attend_put, "INSERT INTO review_room_attendance(reservation_id,"
+	    " member_id, room_id, starts_at, status) VALUES (?, ?, ?, ?, ?)"
+	    " ON CONFLICT (reservation_id) DO UPDATE SET status = excluded.status" },
+	/* The member's confirmed slots of the room, best first: started and
+	 * not reviewed; then not reviewed (not started); then reviewed. */
+	{ &r.room_attendance, "SELECT a.reservation_id, v.id, a.starts_at"
+	    " FROM review_room_attendance a"
+	    " LEFT JOIN reviews v ON v.reservation_id = a.reservation_id"
+	    " WHERE a.member_id = ?1 AND a.room_id = ?2 AND a.status = 'confirmed'"
+	    " ORDER BY v.id IS NOT NULL, a.starts_at > ?3, a.starts_at DESC,"
+	    " a.reservation_id DESC LIMIT 1" },
+	{ &r.room_insert, "INSERT INTO reviews(room_id, reservation_id, member_id,"
+	    " rating, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)" },
+	{ &r.room_list, "SELECT id, rating, comment, created_at FROM reviews"
+	    " WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?" },
 };
 #define NSTMTS (sizeof stmts / sizeof stmts[0])
 
@@ -56,13 +78,37 @@ on_class(const struct bus_event *ev, void *arg)
 	return db_exec(r.app->db, r.class_put) == 0 ? 0 : -1;
 }
 
-/* reservation.confirmed / .cancelled: who holds a place in which class. */
+/* room.created / .updated / .removed: which rooms may be reviewed. */
+static int
+on_room(const struct bus_event *ev, void *arg)
+{
+	const char *status = jget_str(ev->payload, "status");
+
+	(void)arg;
+	if (db_bind(r.room_put, "it", jget_int(ev->payload, "room_id"),
+	    status ? status : "active") != 0)
+		return -1;
+	return db_exec(r.app->db, r.room_put) == 0 ? 0 : -1;
+}
+
+/*
+ * reservation.confirmed / .cancelled: who holds a place in which class, or
+ * a slot of which room (those carry room_id and the slot's starts_at).
+ */
 static int
 on_reservation(const struct bus_event *ev, void *arg)
 {
 	const json_t *p = ev->payload;
+	int64_t room_id = jget_int(p, "room_id");
 
 	(void)arg;
+	if (room_id != 0) {
+		if (db_bind(r.room_attend_put, "iiiit", jget_int(p,
+		    "reservation_id"), jget_int(p, "member_id"), room_id,
+		    jget_int(p, "starts_at"), jget_str(p, "status")) != 0)
+			return -1;
+		return db_exec(r.app->db, r.room_attend_put) == 0 ? 0 : -1;
+	}
 	if (db_bind(r.attend_put, "iiit", jget_int(p, "reservation_id"),
 	    jget_int(p, "member_id"), jget_int(p, "class_id"),
 	    jget_str(p, "status")) != 0)
@@ -103,14 +149,48 @@ attended(int64_t member_id, int64_t class_id, int64_t *rid, int *reviewed)
 	return rc;
 }
 
+/* The room is known and not removed: 1, 0 not, -1 error. */
+static int
+room_active(int64_t room_id)
+{
+	int rc;
+
+	if (db_bind(r.room_get, "i", room_id) != 0)
+		return -1;
+	rc = db_step(r.app->db, r.room_get);
+	db_reset(r.room_get);
+	return rc;
+}
+
+/* The member's best slot of the room for a review: 1 with *rid, *starts_at
+ * and *reviewed, 0 none, -1 error. */
+static int
+room_attended(int64_t member_id, int64_t room_id, int64_t *rid,
+    int64_t *starts_at, int *reviewed)
+{
+	int rc;
+
+	if (db_bind(r.room_attendance, "iii", member_id, room_id, now_s()) != 0)
+		return -1;
+	rc = db_step(r.app->db, r.room_attendance);
+	if (rc == 1) {
+		*rid = sqlite3_column_int64(r.room_attendance, 0);
+		*reviewed = sqlite3_column_type(r.room_attendance, 1) != SQLITE_NULL;
+		*starts_at = sqlite3_column_int64(r.room_attendance, 2);
+	}
+	db_reset(r.room_attendance);
+	return rc;
+}
+
+/* key: "class_id" or "room_id", what the review is of. */
 static json_t *
-review_json(int64_t id, int64_t class_id, int64_t rating, const char *comment,
-    int64_t created_at)
+review_json(int64_t id, const char *key, int64_t of, int64_t rating,
+    const char *comment, int64_t created_at)
 {
 	json_t *j = json_object();
 
 	jput_int(j, "id", id);
-	jput_int(j, "class_id", class_id);
+	jput_int(j, key, of);
 	jput_int(j, "rating", rating);
 	jput_str(j, "comment", comment);
 	jput_time(j, "created_at", created_at);
@@ -166,10 +246,41 @@ may_review(struct http_req *req, int64_t class_id, int64_t *rid)
 	return 0;
 }
 
-/* POST /classes/{id}/reviews (member) */
+/* May the caller review room_id? The same rules, for a slot of the room:
+ * 1 yes (*rid set), 0 replied, -1 error. */
 static int
-post_review(struct http_req *req)
+may_review_room(struct http_req *req, int64_t room_id, int64_t *rid)
 {
+	int64_t starts_at = 0;
+	int reviewed = 0, rc = room_active(room_id);
+
+	if (rc <= 0)
+		return rc < 0 ? -1 : http_not_found(req, "room", room_id) + 1;
+	rc = room_attended(http_who(req)->member_id, room_id, rid, &starts_at,
+	    &reviewed);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		http_problem(req, 409, "not_attended", "No confirmed reservation",
+		    "only a member with a confirmed booking of room %lld may"
+		    " review it", (long long)room_id);
+	else if (reviewed)
+		http_problem(req, 409, "already_reviewed", "Already reviewed",
+		    "reservation %lld has a review already", (long long)*rid);
+	else if (now_s() < starts_at)
+		http_problem(req, 409, "slot_not_started", "Slot has not started",
+		    "room %lld can be reviewed once the booked slot has started",
+		    (long long)room_id);
+	else
+		return 1;
+	return 0;
+}
+
+/* POST /classes/{id}/reviews or /rooms/{id}/reviews (member) */
+static int
+post_review_of(struct http_req *req, int room)
+{
+	const char *key = room ? "room_id" : "class_id";
 	int64_t class_id = http_param(req, 0), rating = 0, rid = 0, id;
 	int64_t member_id = http_who(req)->member_id, now = now_s();
 	const char *comment = NULL;
@@ -178,13 +289,14 @@ post_review(struct http_req *req)
 
 	if (read_body(req, &rating, &comment) != 0)
 		return -1;
-	rc = may_review(req, class_id, &rid);
+	rc = room ? may_review_room(req, class_id, &rid) :
+	    may_review(req, class_id, &rid);
 	if (rc <= 0)
 		return -1;
-	if (db_bind(r.insert, "iiiiti", class_id, rid, member_id, rating, comment,
-	    now) != 0)
+	if (db_bind(room ? r.room_insert : r.insert, "iiiiti", class_id, rid,
+	    member_id, rating, comment, now) != 0)
 		return -1;
-	rc = db_exec(r.app->db, r.insert);
+	rc = db_exec(r.app->db, room ? r.room_insert : r.insert);
 	if (rc == DB_CONSTRAINT) {
 		http_problem(req, 409, "already_reviewed", "Already reviewed",
 		    "reservation %lld has a review already", (long long)rid);
@@ -196,16 +308,28 @@ post_review(struct http_req *req)
 	snprintf(corr, sizeof corr, "review:%lld", (long long)id);
 	if (bus_publish(r.app->bus, "review.posted", corr, json_pack(
 	    "{s:I, s:I, s:I, s:I, s:I, s:s?, s:I}", "review_id", (json_int_t)id,
-	    "class_id", (json_int_t)class_id, "reservation_id", (json_int_t)rid,
+	    key, (json_int_t)class_id, "reservation_id", (json_int_t)rid,
 	    "member_id", (json_int_t)member_id, "rating", (json_int_t)rating,
 	    "comment", comment, "created_at", (json_int_t)now)) < 0)
 		return -1;
 	snprintf(where, sizeof where, API "/reviews/%lld", (long long)id);
-	http_reply_at(req, 201, review_json(id, class_id, rating, comment, now),
-	    where);
-	log_info("review posted", "review_id=%lld class_id=%lld rating=%lld",
-	    (long long)id, (long long)class_id, (long long)rating);
+	http_reply_at(req, 201, review_json(id, key, class_id, rating, comment,
+	    now), where);
+	log_info("review posted", "review_id=%lld %s=%lld rating=%lld",
+	    (long long)id, key, (long long)class_id, (long long)rating);
 	return 0;
+}
+
+static int
+post_review(struct http_req *req)
+{
+	return post_review_of(req, 0);
+}
+
+static int
+post_room_review(struct http_req *req)
+{
+	return post_review_of(req, 1);
 }
 
 /* DELETE /reviews/{id} (its author or an admin) */
@@ -213,7 +337,7 @@ static int
 delete_review(struct http_req *req)
 {
 	int64_t id = http_param(req, 0), class_id = 0, rid = 0, member_id = 0;
-	int64_t rating = 0;
+	int64_t rating = 0, room_id = 0;
 	char corr[40];
 	int rc;
 
@@ -225,6 +349,7 @@ delete_review(struct http_req *req)
 		rid = sqlite3_column_int64(r.get, 1);
 		member_id = sqlite3_column_int64(r.get, 2);
 		rating = sqlite3_column_int64(r.get, 3);
+		room_id = sqlite3_column_int64(r.get, 4);
 	}
 	db_reset(r.get);
 	if (rc <= 0)
@@ -236,7 +361,8 @@ delete_review(struct http_req *req)
 	snprintf(corr, sizeof corr, "review:%lld", (long long)id);
 	if (bus_publish(r.app->bus, "review.deleted", corr, json_pack(
 	    "{s:I, s:I, s:I, s:I, s:I, s:s}", "review_id", (json_int_t)id,
-	    "class_id", (json_int_t)class_id, "reservation_id", (json_int_t)rid,
+	    room_id ? "room_id" : "class_id",
+	    (json_int_t)(room_id ? room_id : class_id), "reservation_id", (json_int_t)rid,
 	    "member_id", (json_int_t)member_id, "rating", (json_int_t)rating,
 	    "by", http_is_admin(req) ? "admin" : "author")) < 0)
 		return -1;
@@ -245,18 +371,20 @@ delete_review(struct http_req *req)
 	return 0;
 }
 
-/* GET /classes/{id}/reviews (public) */
+/* GET /classes/{id}/reviews or /rooms/{id}/reviews (public) */
 static int
-list_reviews(struct http_req *req)
+list_reviews_of(struct http_req *req, int room)
 {
 	int64_t class_id = http_param(req, 0), limit, after, next = 0, count = 0;
 	int64_t starts_at;
-	sqlite3_stmt *st = r.list;
+	sqlite3_stmt *st = room ? r.room_list : r.list;
 	json_t *items;
-	int rc = class_starts_at(class_id, &starts_at);
+	int rc = room ? room_active(class_id) : class_starts_at(class_id,
+	    &starts_at);
 
 	if (rc <= 0)
-		return rc < 0 ? -1 : http_not_found(req, "class", class_id);
+		return rc < 0 ? -1 : http_not_found(req, room ? "room" : "class",
+		    class_id);
 	if (http_page(req, &limit, &after) != 0 ||
 	    db_bind(st, "iii", class_id, after, limit + 1) != 0)
 		return -1;
@@ -265,7 +393,8 @@ list_reviews(struct http_req *req)
 		if (count++ == limit)
 			break;
 		next = sqlite3_column_int64(st, 0);
-		json_array_append_new(items, review_json(next, class_id,
+		json_array_append_new(items, review_json(next,
+		    room ? "room_id" : "class_id", class_id,
 		    sqlite3_column_int64(st, 1),
 		    (const char *)sqlite3_column_text(st, 2),
 		    sqlite3_column_int64(st, 3)));
@@ -279,9 +408,24 @@ list_reviews(struct http_req *req)
 	return 0;
 }
 
+static int
+list_reviews(struct http_req *req)
+{
+	return list_reviews_of(req, 0);
+}
+
+static int
+list_room_reviews(struct http_req *req)
+{
+	return list_reviews_of(req, 1);
+}
+
 static const struct bus_route routes[] = {
 	{ "class.created", on_class, NULL },
 	{ "class.updated", on_class, NULL },
+	{ "room.created", on_room, NULL },
+	{ "room.updated", on_room, NULL },
+	{ "room.removed", on_room, NULL },
 	{ "reservation.confirmed", on_reservation, NULL },
 	{ "reservation.cancelled", on_reservation, NULL },
 	{ NULL, NULL, NULL },
@@ -290,6 +434,8 @@ static const struct bus_route routes[] = {
 static const struct http_route http_routes[] = {
 	{ EVHTTP_REQ_POST, API "/classes/{id}/reviews", post_review, ACCESS_MEMBER },
 	{ EVHTTP_REQ_GET, API "/classes/{id}/reviews", list_reviews, ACCESS_PUBLIC },
+	{ EVHTTP_REQ_POST, API "/rooms/{id}/reviews", post_room_review, ACCESS_MEMBER },
+	{ EVHTTP_REQ_GET, API "/rooms/{id}/reviews", list_room_reviews, ACCESS_PUBLIC },
 	{ EVHTTP_REQ_DELETE, API "/reviews/{id}", delete_review, ACCESS_USER },
 };
 
