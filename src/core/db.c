@@ -191,6 +191,15 @@ db_step(struct db *db, sqlite3_stmt *st)
 }
 
 int
+db_step_once(struct db *db, sqlite3_stmt *st)
+{
+	int rc = db_step(db, st);
+
+	db_reset(st);
+	return rc;
+}
+
+int
 db_exec(struct db *db, sqlite3_stmt *st)
 {
 	int rc;

@@ -63,6 +63,9 @@ void db_finalize_all(const struct db_stmt_def *defs, size_t n);
 int db_bind(sqlite3_stmt *st, const char *fmt, ...);
 /* Step: 1 for a row, 0 when done, -1 or DB_CONSTRAINT on error (logged). */
 int db_step(struct db *db, sqlite3_stmt *st);
+/* Step once and reset: 1 if there was a row (an existence check), 0 if
+ * not, -1 or DB_CONSTRAINT on error. */
+int db_step_once(struct db *db, sqlite3_stmt *st);
 /* Step a statement to completion and reset it: 0, -1 or DB_CONSTRAINT. */
 int db_exec(struct db *db, sqlite3_stmt *st);
 /* Reset and clear bindings; NULL is fine. */

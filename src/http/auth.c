@@ -182,9 +182,8 @@ int
 auth_bootstrap_admin(struct db *db, const char *path)
 {
 	char *token = NULL, *line = NULL;
-	int rc = db_step(db, a.has_admin);
+	int rc = db_step_once(db, a.has_admin);
 
-	db_reset(a.has_admin);
 	if (rc != 0)
 		return rc == 1 ? 0 : -1;
 	if (db_begin(db) != 0)
@@ -226,8 +225,7 @@ auth_token_create(struct db *db, enum role role, int64_t member_id,
 		return NULL;
 	if (role == ROLE_MEMBER) {
 		known = db_bind(a.member_known, "i", member_id) == 0 ?
-		    db_step(db, a.member_known) : -1;
-		db_reset(a.member_known);
+		    db_step_once(db, a.member_known) : -1;
 	}
 	if (known != 1) {
 		if (known == 0)

@@ -228,16 +228,6 @@ class_store_release(int64_t reservation_id, int64_t *class_id)
 	return 1;
 }
 
-/* Step st (bound already) for one row: 1, 0 or -1; reset. */
-static int
-one_row(sqlite3_stmt *st)
-{
-	int rc = db_step(s.db, st);
-
-	db_reset(st);
-	return rc;
-}
-
 int
 class_store_add_seat(int64_t class_id, const char *seat)
 {
@@ -251,7 +241,7 @@ class_store_seat_exists(int64_t class_id, const char *seat)
 {
 	if (db_bind(s.seat_exists, "it", class_id, seat) != 0)
 		return -1;
-	return one_row(s.seat_exists);
+	return db_step_once(s.db, s.seat_exists);
 }
 
 int
@@ -259,7 +249,7 @@ class_store_seat_held(int64_t class_id, const char *seat)
 {
 	if (db_bind(s.seat_held, "it", class_id, seat) != 0)
 		return -1;
-	return one_row(s.seat_held);
+	return db_step_once(s.db, s.seat_held);
 }
 
 int

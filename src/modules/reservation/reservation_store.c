@@ -207,22 +207,12 @@ res_store_set_payment(const struct res_row *r)
 	return db_exec(s.db, s.set_payment) == 0 ? 0 : -1;
 }
 
-/* Step a one-row existence query and reset it: 1, 0 or -1. */
-static int
-exists(sqlite3_stmt *st)
-{
-	int rc = db_step(s.db, st);
-
-	db_reset(st);
-	return rc;
-}
-
 int
 res_store_has_active(int64_t class_id, int64_t member_id)
 {
 	if (db_bind(s.has_active, "ii", class_id, member_id) != 0)
 		return -1;
-	return exists(s.has_active);
+	return db_step_once(s.db, s.has_active);
 }
 
 static int
@@ -303,7 +293,7 @@ res_class_seat_exists(int64_t class_id, const char *seat)
 {
 	if (db_bind(s.seat_get, "it", class_id, seat) != 0)
 		return -1;
-	return exists(s.seat_get);
+	return db_step_once(s.db, s.seat_get);
 }
 
 int
@@ -419,7 +409,7 @@ res_member_exists(int64_t member_id)
 {
 	if (db_bind(s.member_get, "i", member_id) != 0)
 		return -1;
-	return exists(s.member_get);
+	return db_step_once(s.db, s.member_get);
 }
 
 int

@@ -153,13 +153,9 @@ attended(int64_t member_id, int64_t class_id, int64_t *rid, int *reviewed)
 static int
 room_active(int64_t room_id)
 {
-	int rc;
-
 	if (db_bind(r.room_get, "i", room_id) != 0)
 		return -1;
-	rc = db_step(r.app->db, r.room_get);
-	db_reset(r.room_get);
-	return rc;
+	return db_step_once(r.app->db, r.room_get);
 }
 
 /* The member's best slot of the room for a review: 1 with *rid, *starts_at

@@ -141,13 +141,9 @@ room_store_list(int64_t after, int64_t limit, json_t *items, int64_t *next)
 int
 room_store_overlaps(int64_t room_id, int64_t from, int64_t to)
 {
-	int rc;
-
 	if (db_bind(s.overlaps, "iii", room_id, to, from) != 0)
 		return -1;
-	rc = db_step(s.db, s.overlaps);
-	db_reset(s.overlaps);
-	return rc;
+	return db_step_once(s.db, s.overlaps);
 }
 
 int

@@ -124,14 +124,14 @@ on_event(const struct bus_event *ev, void *arg)
 {
 	json_t *j;
 	char *body;
-	int rc, n;
+	int64_t n;
+	int rc;
 
 	(void)arg;
-	/* Most studios have no hooks: skip building the body. */
-	rc = db_step(w.app->db, w.active);
-	n = rc == 1 ? sqlite3_column_int(w.active, 0) : 0;
-	db_reset(w.active);
-	if (rc < 0)
+	/* Hooks may have changed in this batch (wants_event let it through):
+	 * with none live, skip building the body. */
+	n = count_live();
+	if (n < 0)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -285,13 +285,9 @@ list_hooks(struct http_req *req)
 static int
 hook_exists(int64_t id)
 {
-	int rc;
-
 	if (db_bind(w.get, "i", id) != 0)
 		return -1;
-	rc = db_step(w.app->db, w.get);
-	db_reset(w.get);
-	return rc;
+	return db_step_once(w.app->db, w.get);
 }
 
 /* DELETE /webhooks/{id} (admin): its pending jobs are dropped as failed. */
